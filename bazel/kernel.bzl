@@ -1,0 +1,114 @@
+"""Rules that carry the kernel image into the freestanding configuration.
+
+The kernel's cc_binary is only compatible with @platforms//os:none, so a plain `bazel build //...`
+skips it in the host configuration; `kernel_elf` and `kernel_iso` reach it through
+`kernel_transition`, which switches to //bazel/platforms:x86_64_none. The transition also clears the
+user's --copt/--linkopt/--features (the sanitizer configs set those for hosted targets only), turns
+off PIC and shared libraries (meaningless for -mcmodel=kernel), and keeps debug symbols
+(--strip=never) so GDB can use the ELF.
+"""
+
+def _kernel_transition_impl(settings, attr):
+    return {
+        "//command_line_option:platforms": "//bazel/platforms:x86_64_none",
+        "//command_line_option:copt": [],
+        "//command_line_option:conlyopt": [],
+        "//command_line_option:cxxopt": [],
+        "//command_line_option:linkopt": [],
+        "//command_line_option:strip": "never",
+        # -mcmodel=kernel code is never position independent, and a kernel has no shared objects.
+        "//command_line_option:features": ["-supports_pic", "-supports_dynamic_linker"],
+    }
+
+kernel_transition = transition(
+    implementation = _kernel_transition_impl,
+    inputs = [],
+    outputs = [
+        "//command_line_option:platforms",
+        "//command_line_option:copt",
+        "//command_line_option:conlyopt",
+        "//command_line_option:cxxopt",
+        "//command_line_option:linkopt",
+        "//command_line_option:strip",
+        "//command_line_option:features",
+    ],
+)
+
+_ALLOWLIST = {
+    "_allowlist_function_transition": attr.label(
+        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+    ),
+}
+
+def _single_file(target):
+    files = target[DefaultInfo].files.to_list()
+    if len(files) != 1:
+        fail("expected exactly one file from %s, got %d" % (target.label, len(files)))
+    return files[0]
+
+def _kernel_elf_impl(ctx):
+    elf = _single_file(ctx.attr.binary[0])
+    out = ctx.actions.declare_file(ctx.label.name + ".elf")
+    ctx.actions.symlink(output = out, target_file = elf)
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
+
+kernel_elf = rule(
+    implementation = _kernel_elf_impl,
+    doc = "The kernel ELF (<name>.elf), built for the freestanding platform.",
+    attrs = dict(_ALLOWLIST, binary = attr.label(mandatory = True, cfg = kernel_transition)),
+)
+
+def _kernel_iso_impl(ctx):
+    elf = _single_file(ctx.attr.kernel[0])
+    cmdline = ctx.attr.cmdline
+    if ctx.attr.cmdline_flag:
+        extra = ctx.attr.cmdline_flag[BuildSettingInfo].value if BuildSettingInfo in ctx.attr.cmdline_flag else ""
+        cmdline = (cmdline + " " + extra).strip()
+    for forbidden in ["\n", "\r", "\"", "\\", "$", ";", "{", "}"]:
+        if forbidden in cmdline:
+            fail("kernel command line %r: the character %r cannot pass through grub.cfg" % (cmdline, forbidden))
+
+    cfg = ctx.actions.declare_file(ctx.label.name + ".grub.cfg")
+    ctx.actions.write(cfg, "\n".join([
+        "set timeout=0",
+        "set timeout_style=hidden",
+        "set default=0",
+        "menuentry \"helix\" {",
+        "    multiboot2 /boot/helix.elf %s" % cmdline,
+        "    boot",
+        "}",
+        "",
+    ]))
+    iso = ctx.actions.declare_file(ctx.label.name + ".iso")
+    ctx.actions.run_shell(
+        inputs = [elf, cfg, ctx.file._mkiso],
+        outputs = [iso],
+        command = "%s %s %s %s" % (ctx.file._mkiso.path, elf.path, cfg.path, iso.path),
+        mnemonic = "GrubMkrescue",
+        progress_message = "Building boot image %s" % iso.short_path,
+        use_default_shell_env = True,
+    )
+    return [DefaultInfo(files = depset([iso]), runfiles = ctx.runfiles(files = [iso]))]
+
+BuildSettingInfo = provider(fields = ["value"])
+
+def _string_setting_impl(ctx):
+    return [BuildSettingInfo(value = ctx.build_setting_value)]
+
+string_setting = rule(
+    implementation = _string_setting_impl,
+    build_setting = config.string(flag = True),
+    doc = "A string flag set on the command line: --//pkg:name=value.",
+)
+
+kernel_iso = rule(
+    implementation = _kernel_iso_impl,
+    doc = "A GRUB (BIOS) boot ISO holding the kernel, booted with the given command line.",
+    attrs = dict(
+        _ALLOWLIST,
+        kernel = attr.label(mandatory = True, cfg = kernel_transition),
+        cmdline = attr.string(default = "", doc = "kernel command line baked into grub.cfg"),
+        cmdline_flag = attr.label(doc = "a string_setting whose value is appended to cmdline"),
+        _mkiso = attr.label(default = "//kernel/tools:mkiso.sh", allow_single_file = True),
+    ),
+)
