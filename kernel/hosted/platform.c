@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The platform API (helix/platform.h) for Linux user space: malloc, CLOCK_MONOTONIC, futex(2),
+ * write(2) to stderr. hx_panic and hx_assert_fail are portable (kernel/lib/assert.c) and end here
+ * in hx_platform_abort.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <helix/assert.h>
+#include <helix/errors.h>
+#include <helix/platform.h>
+
+/* hx_alloc promises 16-byte alignment; glibc's malloc gives max_align_t's. */
+HX_STATIC_ASSERT(alignof(max_align_t) >= 16, "malloc must return 16-byte aligned memory");
+
+void *hx_alloc(size_t size)
+{
+	return size ? malloc(size) : NULL;
+}
+
+void *hx_zalloc(size_t size)
+{
+	return size ? calloc(1, size) : NULL;
+}
+
+void hx_free(void *ptr)
+{
+	free(ptr);
+}
+
+uint64_t hx_time_ns(void)
+{
+	struct timespec now;
+
+	/* CLOCK_MONOTONIC cannot fail with a valid pointer; it is also the futex deadline clock. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t value, const struct timespec *timeout,
+                  uint32_t value3)
+{
+	return syscall(SYS_futex, (uint32_t *)word, op, value, timeout, NULL, value3);
+}
+
+int hx_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+	struct timespec deadline;
+	const struct timespec *timeout = NULL;
+
+	if (deadline_ns != HX_FOREVER) {
+		/* Nothing left to wait for: report what the caller would have seen, without a
+		 * syscall. */
+		if (deadline_ns == HX_NOWAIT || hx_time_ns() >= deadline_ns) {
+			/* Relaxed: the caller re-checks its condition with its own ordering. */
+			if (atomic_load_explicit(word, memory_order_relaxed) != expected)
+				return -HX_EAGAIN;
+			return -HX_ETIMEDOUT;
+		}
+		deadline.tv_sec = (time_t)(deadline_ns / 1000000000u);
+		deadline.tv_nsec = (long)(deadline_ns % 1000000000u);
+		timeout = &deadline;
+	}
+
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT a relative one).
+	 */
+	if (futex(word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, timeout,
+	          FUTEX_BITSET_MATCH_ANY) == 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN:
+		return -HX_EAGAIN;
+	case ETIMEDOUT:
+		return -HX_ETIMEDOUT;
+	case EINTR:
+		return 0; /* a spurious wake-up: the caller re-checks */
+	case EFAULT:
+		return -HX_EFAULT;
+	default:
+		return -HX_EINVAL;
+	}
+}
+
+int hx_futex_wake(_Atomic uint32_t *word, uint32_t count)
+{
+	uint32_t n = count > (uint32_t)INT_MAX ? (uint32_t)INT_MAX : count;
+	long woken = futex(word, FUTEX_WAKE_PRIVATE, n, NULL, 0);
+
+	return woken < 0 ? 0 : (int)woken;
+}
+
+void hx_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+unsigned long hx_irq_save(void)
+{
+	return 0;
+}
+
+void hx_irq_restore(unsigned long flags)
+{
+	(void)flags;
+}
+
+uint64_t hx_task_id(void)
+{
+	return (uint64_t)gettid();
+}
+
+/* Serialises whole calls: write(2) may return short, and a retry must not let another line in. */
+static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hx_console_write(const char *text, size_t len)
+{
+	pthread_mutex_lock(&console_lock);
+	while (len > 0) {
+		ssize_t written = write(STDERR_FILENO, text, len);
+
+		if (written < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* stderr is gone: nothing better to do with the message */
+		}
+		text += written;
+		len -= (size_t)written;
+	}
+	pthread_mutex_unlock(&console_lock);
+}
+
+void hx_platform_abort(void)
+{
+	abort();
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform API: the one seam between portable helix code (ipc/, syscall/, kernel/lib, the
+ * portable parts of kernel/core) and the host it runs on. Two backends implement exactly these
+ * names:
+ *
+ *   kernel/arch/x86_64 + kernel/core   the bootable kernel (serial console, TSC clock, kernel heap)
+ *   kernel/hosted                      Linux user space (write(2), CLOCK_MONOTONIC, malloc,
+ * futex(2))
+ *
+ * The build picks the backend (the kernel image links one, hosted tests link the other); portable
+ * code never tests which one it is running on.
+ */
+#ifndef HELIX_PLATFORM_H
+#define HELIX_PLATFORM_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <helix/compiler.h>
+
+/* ---- Memory ------------------------------------------------------------------------------------
+ */
+
+/*
+ * hx_alloc - allocate @size bytes aligned to 16. Task context (never from an interrupt handler).
+ * Returns NULL when memory is exhausted or @size is 0; never panics for lack of memory.
+ */
+void *hx_alloc(size_t size);
+
+/* hx_zalloc - hx_alloc, then zero the memory. Same contract. */
+void *hx_zalloc(size_t size);
+
+/*
+ * hx_free - release memory from hx_alloc/hx_zalloc; NULL is ignored. Task context.
+ * Freeing a pointer twice or one that hx_alloc never returned is a fault (panic / abort).
+ */
+void hx_free(void *ptr);
+
+/* ---- Time --------------------------------------------------------------------------------------
+ */
+
+/* Deadlines are absolute hx_time_ns() values; these two are special. */
+#define HX_NOWAIT  ((uint64_t)0)          /* try once, never wait */
+#define HX_FOREVER ((uint64_t)UINT64_MAX) /* no deadline */
+
+/*
+ * hx_time_ns - monotonic time in nanoseconds since an arbitrary origin (kernel: boot). Any context,
+ * including interrupt handlers. Never goes backwards.
+ */
+uint64_t hx_time_ns(void);
+
+/* ---- Futex-style wait/wake on a 32-bit word
+ * ------------------------------------------------------ */
+
+/*
+ * hx_futex_wait - sleep while *@word == @expected, until woken by hx_futex_wake or until
+ * hx_time_ns() >= @deadline_ns (HX_FOREVER: no deadline). Task context; may sleep.
+ * Returns 0 when woken (possibly spuriously: the caller re-checks its condition),
+ * -HX_EAGAIN when *@word != @expected on entry, -HX_ETIMEDOUT when the deadline passed.
+ */
+int hx_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+
+/*
+ * hx_futex_wake - wake up to @count tasks sleeping on @word (HX_WAKE_ALL for all). Any context.
+ * Returns the number woken (a backend that cannot tell returns 0).
+ */
+#define HX_WAKE_ALL UINT32_MAX
+int hx_futex_wake(_Atomic uint32_t *word, uint32_t count);
+
+/* ---- CPU and tasks -----------------------------------------------------------------------------
+ */
+
+/* hx_cpu_relax - a spin-wait hint (pause). Any context. */
+void hx_cpu_relax(void);
+
+/*
+ * hx_irq_save / hx_irq_restore - disable local interrupts and return the previous state; restore
+ * it. Any context. Hosted: there are no interrupts and both do nothing.
+ */
+unsigned long hx_irq_save(void);
+void hx_irq_restore(unsigned long flags);
+
+/* hx_task_id - an id of the calling task, unique among live tasks. Any context (IRQ: the
+ * interrupted task). */
+uint64_t hx_task_id(void);
+
+/* ---- Console and failure -----------------------------------------------------------------------
+ */
+
+/*
+ * hx_console_write - write @len bytes to the console (kernel: COM1; hosted: stderr). Any context.
+ * One call's bytes are never interleaved with another call's.
+ */
+void hx_console_write(const char *text, size_t len);
+
+/*
+ * hx_platform_abort - end everything after a fatal error has been reported (kernel: exit QEMU with
+ * HX_EXIT_PANIC, or halt on real hardware; hosted: abort()). Any context. Portable code calls
+ * hx_panic, which reports first.
+ */
+HX_NORETURN void hx_platform_abort(void);
+
+/* hx_panic - print "panic: <message>" to the console and abort. Any context. Never returns. */
+HX_NORETURN void hx_panic(const char *fmt, ...) HX_PRINTF(1, 2);
+
+#endif /* HELIX_PLATFORM_H */
