@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to kernel/core: what kmain, the kernel heap and the boot self-tests share.
+ */
+#ifndef HELIX_CORE_KERNEL_H
+#define HELIX_CORE_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <helix/frames.h>
+#include <helix/heap.h>
+
+#ifndef HX_VERSION
+#define HX_VERSION "0.1.0"
+#endif
+
+/* The C entry point, called by boot.S on the boot stack with the multiboot2 magic and MBI address.
+ */
+void kmain(uint32_t magic, uint64_t mbi_phys);
+
+/* ---- kmem.c: physical frames and the kernel heap behind hx_alloc
+ * --------------------------------- */
+
+/*
+ * hx_kmem_init_frames - the frame allocator over @map minus @reserved, managing memory below the
+ * direct map's end (4 GiB). Boot, once. Returns hx_frames_init's result.
+ */
+int hx_kmem_init_frames(const struct hx_mem_region *map, size_t map_len,
+                        const struct hx_mem_range *reserved, size_t reserved_len);
+
+/* hx_kmem_init_heap - start the kernel heap; it grows by taking contiguous frames. Boot, once. */
+void hx_kmem_init_heap(void);
+
+/* The kernel's frame allocator and heap, for statistics and the self-tests. */
+struct hx_frames *hx_kmem_frames(void);
+struct hx_heap *hx_kmem_heap(void);
+
+/* ---- selftest.c ---- */
+
+/*
+ * hx_selftest_run_list - run the comma-separated self-tests in @names in order. Each prints
+ * "selftest <name>: ok"; a failure prints "selftest <name>: FAILED: <why>" and exits with
+ * HX_EXIT_SELFTEST, as does an unknown name. Some tests (fault, ud, panic) end the kernel by
+ * design.
+ */
+void hx_selftest_run_list(const char *names);
+
+#endif /* HELIX_CORE_KERNEL_H */

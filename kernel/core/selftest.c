@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Boot self-tests, chosen with `selftest=name[,name...]` on the kernel command line. Each test
+ * returns NULL on success or why it failed. Some end the kernel on purpose, to show that a fault
+ * or a panic is reported and exits QEMU with the right status:
+ *
+ *   fault        read an unmapped lower-half address   -> page fault report, HX_EXIT_FAULT
+ *   ud           ud2                                   -> invalid opcode report, HX_EXIT_FAULT
+ *   panic        hx_panic                              -> "panic: ...", HX_EXIT_PANIC
+ *   double_free  hx_free twice                         -> "panic: hx_free: ...", HX_EXIT_PANIC
+ *   double_fault push onto an unmapped stack           -> double fault report (on its IST stack)
+ *   heap         hx_alloc/hx_free patterns, hx_heap_check, exhaustion returns NULL and recovers
+ *   frames       every free frame allocated once, unique, all freed; double free refused
+ *   time         hx_time_ns monotonic, and agreeing with a PIT-timed busy wait
+ *   futex        hx_futex_wait's return values without a waker
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <helix/arch/clock.h>
+#include <helix/arch/exit.h>
+#include <helix/arch/memory.h>
+#include <helix/errors.h>
+#include <helix/fmt.h>
+#include <helix/frames.h>
+#include <helix/heap.h>
+#include <helix/log.h>
+#include <helix/platform.h>
+#include <helix/string.h>
+
+#include "kernel.h"
+
+#define MIB         (1024u * 1024u)
+#define NAME_MAX    32
+#define NO_FRAME    UINT64_MAX
+#define UNMAPPED    0xdead0000ull
+#define HEAP_BLOCKS 256
+
+struct selftest {
+	const char *name;
+	const char *(*run)(void);
+};
+
+static char failure[192];
+
+static const char *HX_PRINTF(1, 2) failed(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	hx_vsnprintf(failure, sizeof(failure), fmt, args);
+	va_end(args);
+	return failure;
+}
+
+/* ---- tests that end the kernel ---- */
+
+static const char *test_fault(void)
+{
+	volatile const uint32_t *unmapped = (volatile const uint32_t *)(uintptr_t)UNMAPPED;
+
+	hx_printk("selftest fault: reading 0x%llx, expect a page fault report\n",
+	          (unsigned long long)UNMAPPED);
+	(void)*unmapped;
+	return "reading an unmapped address did not fault";
+}
+
+static const char *test_ud(void)
+{
+	hx_printk("selftest ud: executing ud2, expect an invalid opcode report\n");
+	__asm__ volatile("ud2");
+	return "ud2 did not trap";
+}
+
+static const char *test_panic(void)
+{
+	hx_printk("selftest panic: calling hx_panic, expect a panic report\n");
+	hx_panic("selftest: deliberate panic");
+}
+
+static const char *test_double_free(void)
+{
+	void *ptr = hx_alloc(64);
+
+	if (!ptr)
+		return "hx_alloc(64) failed";
+	hx_printk("selftest double_free: freeing %p twice, expect a panic report\n", ptr);
+	hx_free(ptr);
+	hx_free(ptr);
+	return "a double hx_free was not caught";
+}
+
+static const char *test_double_fault(void)
+{
+	hx_printk("selftest double_fault: pushing onto an unmapped stack, expect a double fault "
+	          "report\n");
+	/* The #PF cannot push its frame onto the same unmapped stack: #DF, on its own IST stack. */
+	__asm__ volatile("movq %0, %%rsp\n\t"
+	                 "pushq $0"
+	                 :
+	                 : "r"(UNMAPPED + HX_FRAME_SIZE)
+	                 : "memory");
+	return "pushing onto an unmapped stack did not fault";
+}
+
+/* ---- heap ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng_next(void)
+{
+	/* xorshift64: deterministic, so a failure reproduces. */
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint8_t fill_byte(size_t index)
+{
+	return (uint8_t)(0x5a ^ (index * 31));
+}
+
+static bool check_fill(const uint8_t *ptr, size_t len, uint8_t value)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (ptr[i] != value)
+			return false;
+	}
+	return true;
+}
+
+static const char *heap_check(const char *when)
+{
+	int err = hx_heap_check(hx_kmem_heap());
+
+	if (err != 0)
+		return failed("hx_heap_check %s: %s", when, hx_error_name(err));
+	return NULL;
+}
+
+static void *blocks[HEAP_BLOCKS];
+static size_t block_sizes[HEAP_BLOCKS];
+
+/* Mixed sizes, freed in a pattern that leaves holes, refilled, freed in reverse. */
+static const char *heap_patterns(void)
+{
+	const char *why;
+
+	for (size_t i = 0; i < HEAP_BLOCKS; i++) {
+		size_t size = 1 + rng_next() % (i % 16 == 0 ? 65536 : 2048);
+
+		blocks[i] = hx_alloc(size);
+		block_sizes[i] = size;
+		if (!blocks[i])
+			return failed("hx_alloc(%zu) failed with memory to spare", size);
+		if (!HX_IS_ALIGNED((uintptr_t)blocks[i], HX_HEAP_ALIGN))
+			return failed("hx_alloc(%zu) returned %p, not 16-byte aligned", size,
+			              blocks[i]);
+		if (hx_heap_usable_size(hx_kmem_heap(), blocks[i]) < size)
+			return failed("usable size of a %zu-byte block is smaller", size);
+		hx_memset(blocks[i], fill_byte(i), size);
+	}
+	if ((why = heap_check("after allocating")))
+		return why;
+
+	for (size_t i = 0; i < HEAP_BLOCKS; i += 2) {
+		hx_free(blocks[i]);
+		blocks[i] = NULL;
+	}
+	if ((why = heap_check("after freeing every other block")))
+		return why;
+
+	for (size_t i = 0; i < HEAP_BLOCKS; i += 2) {
+		size_t size = 1 + rng_next() % 512;
+
+		blocks[i] = hx_zalloc(size);
+		block_sizes[i] = size;
+		if (!blocks[i])
+			return failed("hx_zalloc(%zu) failed with memory to spare", size);
+		if (!check_fill(blocks[i], size, 0))
+			return failed("hx_zalloc(%zu) returned memory that is not zero", size);
+		hx_memset(blocks[i], fill_byte(i), size);
+	}
+	for (size_t i = 0; i < HEAP_BLOCKS; i++) {
+		if (!check_fill(blocks[i], block_sizes[i], fill_byte(i)))
+			return failed("block %zu (%zu bytes) was overwritten", i, block_sizes[i]);
+	}
+	if ((why = heap_check("after refilling the holes")))
+		return why;
+
+	for (size_t i = HEAP_BLOCKS; i-- > 0;) {
+		hx_free(blocks[i]);
+		blocks[i] = NULL;
+	}
+	return heap_check("after freeing everything");
+}
+
+struct chain {
+	struct chain *next;
+};
+
+/* Allocate @size blocks until hx_alloc says no; each block links to the previous one. */
+static size_t exhaust(struct chain **list, size_t size)
+{
+	size_t count = 0;
+
+	for (;;) {
+		struct chain *block = hx_alloc(size);
+
+		if (!block)
+			return count;
+		block->next = *list;
+		*list = block;
+		count++;
+	}
+}
+
+/* Frames taken away from everyone by the heap test, chained through their first frame. */
+struct hoard_chunk {
+	uint64_t next; /* physical address of the next chunk, NO_FRAME at the end */
+	uint64_t frames;
+};
+
+static uint64_t free_frames(void)
+{
+	struct hx_frames_stats stats;
+
+	hx_frames_get_stats(hx_kmem_frames(), &stats);
+	return stats.free_frames;
+}
+
+/* Take free frames, largest chunks first, until only @keep are left. Returns the chain. */
+static uint64_t hoard_frames(uint64_t keep)
+{
+	static const uint64_t chunks[] = { 262144, 16384, 1024, 64, 4, 1 };
+	uint64_t head = NO_FRAME, phys;
+
+	for (size_t i = 0; i < HX_ARRAY_SIZE(chunks); i++) {
+		while (free_frames() >= keep + chunks[i] &&
+		       hx_frames_alloc_contig(hx_kmem_frames(), chunks[i], 1, &phys) == 0) {
+			struct hoard_chunk *chunk = hx_phys_to_virt(phys);
+
+			chunk->next = head;
+			chunk->frames = chunks[i];
+			head = phys;
+		}
+	}
+	return head;
+}
+
+static const char *release_frames(uint64_t head)
+{
+	while (head != NO_FRAME) {
+		const struct hoard_chunk *chunk = hx_phys_to_virt(head);
+		uint64_t next = chunk->next;
+		int err = hx_frames_free(hx_kmem_frames(), head, chunk->frames);
+
+		if (err != 0)
+			return failed("hx_frames_free(0x%llx): %s", (unsigned long long)head,
+			              hx_error_name(err));
+		head = next;
+	}
+	return NULL;
+}
+
+/*
+ * Running out of memory is an error, not a crash. All physical memory but HEAP_SPARE_FRAMES is
+ * taken from the frame allocator first, so the heap grows a few times for real, then its grow
+ * callback fails and hx_alloc returns NULL; and the run stays fast however much memory there is.
+ * Then everything goes back, and the heap must work again.
+ */
+#define HEAP_SPARE_FRAMES 1024 /* 4 MiB */
+
+static const char *heap_exhaustion(void)
+{
+	static const size_t sizes[] = { MIB, 64 * 1024, 4096, 256, 16 };
+	struct hx_heap_stats before, full;
+	struct chain *list = NULL;
+	uint64_t hoard = hoard_frames(HEAP_SPARE_FRAMES);
+	size_t total = 0, big;
+	const char *why;
+	void *ptr;
+
+	hx_heap_get_stats(hx_kmem_heap(), &before);
+	for (size_t i = 0; i < HX_ARRAY_SIZE(sizes); i++)
+		total += exhaust(&list, sizes[i]);
+	hx_heap_get_stats(hx_kmem_heap(), &full);
+	hx_info(
+	    "selftest heap: ran out after %zu blocks, %zu KiB in use, heap grew from %zu to %zu "
+	    "regions, %llu frames left",
+	    total, full.used_bytes / 1024, before.regions, full.regions,
+	    (unsigned long long)free_frames());
+
+	if (!list)
+		return "could not allocate anything before exhaustion";
+	if (full.regions <= before.regions)
+		return "the heap never grew before running out";
+	if (hx_alloc(16) != NULL || hx_alloc(MIB) != NULL)
+		return "hx_alloc succeeded after it had failed for lack of memory";
+	if (full.failed_allocations <= before.failed_allocations)
+		return "failed allocations were not counted";
+	if ((why = heap_check("with memory exhausted")))
+		return why;
+
+	while (list) {
+		struct chain *next = list->next;
+
+		hx_free(list);
+		list = next;
+	}
+	if ((why = heap_check("after freeing the exhausted heap")))
+		return why;
+	if ((why = release_frames(hoard)))
+		return why;
+
+	/* More than the heap holds: it has to grow again, from the frames given back. */
+	big = full.region_bytes + MIB;
+	ptr = hx_alloc(big);
+	if (!ptr)
+		return failed("hx_alloc(%zu KiB) failed after memory came back", big / 1024);
+	hx_memset(ptr, 0x11, big);
+	hx_free(ptr);
+	return heap_check("after recovering");
+}
+
+static const char *test_heap(void)
+{
+	struct hx_heap_stats stats;
+	const char *why;
+
+	if (hx_alloc(0) != NULL)
+		return "hx_alloc(0) did not return NULL";
+	hx_free(NULL);
+	if ((why = heap_patterns()))
+		return why;
+	if ((why = heap_exhaustion()))
+		return why;
+	hx_heap_get_stats(hx_kmem_heap(), &stats);
+	if (stats.live_allocations != 0)
+		return failed("%zu allocations still live at the end", stats.live_allocations);
+	return NULL;
+}
+
+/* ---- frames ---- */
+
+static bool frame_reserved(uint64_t phys)
+{
+	return phys < MIB || (phys >= hx_kernel_phys_start() && phys < hx_kernel_phys_end());
+}
+
+/*
+ * Every free frame, one at a time, until the allocator says no; a bitmap of the frames seen catches
+ * a frame handed out twice, and is then the list of what to give back.
+ */
+static const char *test_frames(void)
+{
+	struct hx_frames *frames = hx_kmem_frames();
+	size_t seen_words = hx_frames_bitmap_bytes(HX_DIRECT_MAP_SIZE) / sizeof(uint64_t);
+	struct hx_frames_stats before, empty, after;
+	uint64_t *seen = hx_zalloc(seen_words * sizeof(uint64_t));
+	uint64_t count = 0, phys;
+	int err;
+
+	if (!seen)
+		return "no memory for the bitmap of frames seen";
+	hx_frames_get_stats(frames, &before);
+
+	while ((err = hx_frames_alloc(frames, &phys)) == 0) {
+		uint64_t frame = phys / HX_FRAME_SIZE;
+
+		if (!HX_IS_ALIGNED(phys, HX_FRAME_SIZE) || phys >= HX_DIRECT_MAP_SIZE)
+			return failed("hx_frames_alloc returned 0x%llx", (unsigned long long)phys);
+		if (frame_reserved(phys))
+			return failed("frame 0x%llx is reserved (low memory or the kernel)",
+			              (unsigned long long)phys);
+		if (seen[frame / 64] & (1ull << (frame % 64)))
+			return failed("frame 0x%llx handed out twice", (unsigned long long)phys);
+		seen[frame / 64] |= 1ull << (frame % 64);
+		count++;
+	}
+	if (err != -HX_ENOMEM)
+		return failed("hx_frames_alloc: %s", hx_error_name(err));
+
+	hx_frames_get_stats(frames, &empty);
+	if (count != before.free_frames)
+		return failed("allocated %llu frames, %llu were free", (unsigned long long)count,
+		              (unsigned long long)before.free_frames);
+	if (empty.free_frames != 0)
+		return failed("%llu frames still counted free after allocating all",
+		              (unsigned long long)empty.free_frames);
+	if (hx_frames_alloc_contig(frames, 1, 1, &phys) != -HX_ENOMEM)
+		return "hx_frames_alloc_contig succeeded with no frame free";
+
+	for (size_t word = 0; word < seen_words; word++) {
+		for (uint64_t bits = seen[word]; bits != 0; bits &= bits - 1) {
+			phys = (word * 64 + (uint64_t)__builtin_ctzll(bits)) * HX_FRAME_SIZE;
+			err = hx_frames_free(frames, phys, 1);
+			if (err != 0)
+				return failed("hx_frames_free(0x%llx): %s",
+				              (unsigned long long)phys, hx_error_name(err));
+		}
+	}
+	hx_frames_get_stats(frames, &after);
+	if (after.free_frames != before.free_frames || after.total_frames != before.total_frames)
+		return failed("counts not restored: %llu/%llu free/total, were %llu/%llu",
+		              (unsigned long long)after.free_frames,
+		              (unsigned long long)after.total_frames,
+		              (unsigned long long)before.free_frames,
+		              (unsigned long long)before.total_frames);
+
+	if (hx_frames_alloc_contig(frames, 16, 16, &phys) != 0)
+		return "hx_frames_alloc_contig(16 frames, aligned 16) failed";
+	if (!HX_IS_ALIGNED(phys, 16 * HX_FRAME_SIZE))
+		return failed("hx_frames_alloc_contig aligned 16 returned 0x%llx",
+		              (unsigned long long)phys);
+	if ((err = hx_frames_free(frames, phys, 16)) != 0)
+		return failed("hx_frames_free(16 frames): %s", hx_error_name(err));
+	if (hx_frames_free(frames, phys, 1) != -HX_EINVAL)
+		return "a double hx_frames_free was not refused";
+	if (hx_frames_free(frames, 0, 1) != -HX_EINVAL)
+		return "freeing frame 0 (never managed) was not refused";
+
+	hx_frames_get_stats(frames, &after);
+	if (after.free_frames != before.free_frames)
+		return "free count changed by refused frees";
+	hx_info("selftest frames: %llu frames (%llu MiB) allocated, unique, freed",
+	        (unsigned long long)count, (unsigned long long)(count * HX_FRAME_SIZE / MIB));
+	hx_free(seen);
+	return NULL;
+}
+
+/* ---- time and futex ---- */
+
+static const char *test_time(void)
+{
+	const unsigned rounds = 5;
+	const uint16_t ticks = 11932; /* 10 ms each */
+	uint64_t first = hx_time_ns(), prev = first, start, elapsed, expected;
+
+	for (int i = 0; i < 100000; i++) {
+		uint64_t now = hx_time_ns();
+
+		if (now < prev)
+			return failed("hx_time_ns went backwards: %llu after %llu",
+			              (unsigned long long)now, (unsigned long long)prev);
+		prev = now;
+	}
+	if (prev == first)
+		return "hx_time_ns did not advance over 100000 reads";
+
+	start = hx_time_ns();
+	for (unsigned i = 0; i < rounds; i++) {
+		if (!hx_pit_wait_ticks(ticks))
+			return "PIT channel 2 did not answer";
+	}
+	elapsed = hx_time_ns() - start;
+	expected = (uint64_t)rounds * ticks * 1000000000ull / HX_PIT_HZ;
+	hx_info("selftest time: a %llu us PIT wait took %llu us by hx_time_ns (TSC %llu kHz)",
+	        (unsigned long long)(expected / 1000), (unsigned long long)(elapsed / 1000),
+	        (unsigned long long)(hx_clock_tsc_hz() / 1000));
+	/* Generous: an emulator's host may deschedule it in the middle of either measurement. */
+	if (elapsed < expected / 2 || elapsed > expected * 3)
+		return failed("a %llu us PIT wait took %llu us by hx_time_ns",
+		              (unsigned long long)(expected / 1000),
+		              (unsigned long long)(elapsed / 1000));
+	return NULL;
+}
+
+static const char *test_futex(void)
+{
+	_Atomic uint32_t word = 7;
+	uint64_t start, waited;
+	int err;
+
+	if ((err = hx_futex_wait(&word, 8, HX_FOREVER)) != -HX_EAGAIN)
+		return failed("wait on a changed word returned %s, not HX_EAGAIN",
+		              hx_error_name(err));
+	if ((err = hx_futex_wait(&word, 7, HX_NOWAIT)) != -HX_ETIMEDOUT)
+		return failed("wait with HX_NOWAIT returned %s, not HX_ETIMEDOUT",
+		              hx_error_name(err));
+	start = hx_time_ns();
+	if ((err = hx_futex_wait(&word, 7, start + 2000000)) != -HX_ETIMEDOUT)
+		return failed("wait with a 2 ms deadline returned %s, not HX_ETIMEDOUT",
+		              hx_error_name(err));
+	waited = hx_time_ns() - start;
+	if (waited < 2000000)
+		return failed("wait with a 2 ms deadline returned after %llu ns",
+		              (unsigned long long)waited);
+	if ((err = hx_futex_wake(&word, HX_WAKE_ALL)) < 0)
+		return failed("wake returned %s", hx_error_name(err));
+	return NULL;
+}
+
+/* ---- registry and runner ---- */
+
+static const struct selftest selftests[] = {
+	{ .name = "fault", .run = test_fault },
+	{ .name = "ud", .run = test_ud },
+	{ .name = "panic", .run = test_panic },
+	{ .name = "double_free", .run = test_double_free },
+	{ .name = "double_fault", .run = test_double_fault },
+	{ .name = "heap", .run = test_heap },
+	{ .name = "frames", .run = test_frames },
+	{ .name = "time", .run = test_time },
+	{ .name = "futex", .run = test_futex },
+};
+
+static const struct selftest *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < HX_ARRAY_SIZE(selftests); i++) {
+		if (hx_strlen(selftests[i].name) == len &&
+		    hx_strncmp(selftests[i].name, name, len) == 0)
+			return &selftests[i];
+	}
+	return NULL;
+}
+
+/* The next comma-separated word of @list at or after *@pos; its length, 0 at the end. */
+static size_t next_word(const char *list, size_t *pos, const char **word)
+{
+	size_t len = 0;
+
+	while (list[*pos] == ',')
+		(*pos)++;
+	*word = list + *pos;
+	while (list[*pos] != '\0' && list[*pos] != ',') {
+		(*pos)++;
+		len++;
+	}
+	return len;
+}
+
+/* "fault ud panic ...": the registry's names, for the error about an unknown one. */
+static void known_names(char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < HX_ARRAY_SIZE(selftests); i++) {
+		int len =
+		    hx_snprintf(buf + used, size - used, "%s%s", i ? " " : "", selftests[i].name);
+
+		if (len < 0 || (size_t)len >= size - used)
+			break;
+		used += (size_t)len;
+	}
+}
+
+void hx_selftest_run_list(const char *names)
+{
+	const char *word;
+	size_t pos = 0, len;
+
+	/* Check every name first: a typo should not cost a run of the tests before it. */
+	while ((len = next_word(names, &pos, &word)) != 0) {
+		if (!find(word, len)) {
+			char known[128];
+
+			known_names(known, sizeof(known));
+			hx_printk("selftest %.*s: FAILED: no such self-test (known: %s)\n",
+			          (int)HX_MIN(len, (size_t)NAME_MAX), word, known);
+			hx_arch_exit(HX_EXIT_SELFTEST);
+		}
+	}
+
+	pos = 0;
+	while ((len = next_word(names, &pos, &word)) != 0) {
+		const struct selftest *test = find(word, len);
+		const char *why;
+
+		hx_info("selftest %s: running", test->name);
+		why = test->run();
+		if (why) {
+			hx_printk("selftest %s: FAILED: %s\n", test->name, why);
+			hx_arch_exit(HX_EXIT_SELFTEST);
+		}
+		hx_printk("selftest %s: ok\n", test->name);
+	}
+}
