@@ -3,10 +3,8 @@
 
 #include <string>
 
-extern "C" {
 #include <helix/cmdline.h>
 #include <helix/errors.h>
-}
 
 static std::string value_of(const hx_cmdline &cl, const char *key)
 {

@@ -6,9 +6,7 @@
 #include <set>
 #include <string>
 
-extern "C" {
 #include <helix/errors.h>
-}
 
 TEST_CASE("every HX_E* code has Linux's errno number", "[errors]")
 {

@@ -9,10 +9,8 @@
 #include <random>
 #include <string>
 
-extern "C" {
 #include <helix/fmt.h>
 #include <helix/log.h>
-}
 
 #pragma GCC diagnostic ignored "-Wformat"
 #pragma GCC diagnostic ignored "-Wformat-security"

@@ -2,7 +2,6 @@
 // The physical frame allocator against its documented contract: which frames a memory map yields
 // (checked frame by frame against a direct reading of the rules), allocation, contiguous
 // allocation, refused frees, and a randomized run against a std::set model.
-#include "kernel/tests/cxx_compat.h"
 
 #include <catch2/catch.hpp>
 
@@ -14,10 +13,8 @@
 #include <set>
 #include <vector>
 
-extern "C" {
 #include <helix/errors.h>
 #include <helix/frames.h>
-}
 
 namespace
 {

@@ -2,7 +2,6 @@
 // The heap against its contract: alignment and non-overlap of every block, coalescing back to one
 // block, exhaustion, the grow callback, refused frees, huge sizes, write-after-free detection in
 // debug builds, and a randomized run against a model. hx_heap_check runs after every step.
-#include "kernel/tests/cxx_compat.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,10 +14,8 @@
 #include <random>
 #include <vector>
 
-extern "C" {
 #include <helix/errors.h>
 #include <helix/heap.h>
-}
 
 namespace
 {

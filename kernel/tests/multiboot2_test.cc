@@ -2,7 +2,6 @@
 // The multiboot2 parser on synthetic boot information: a valid structure with every tag kind, then
 // each malformation on its own. Buffers are heap copies of exactly the bytes the parser may read,
 // so under ASan any read past `avail` is a failure.
-#include "kernel/tests/cxx_compat.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,10 +12,8 @@
 #include <string>
 #include <vector>
 
-extern "C" {
 #include <helix/errors.h>
 #include <helix/multiboot2.h>
-}
 
 namespace
 {

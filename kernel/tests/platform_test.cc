@@ -2,7 +2,6 @@
 // The hosted platform backend: clock, futex wait/wake, spinlocks over it, allocation, task ids and
 // the console. No assertion bounds how long anything takes; deadlines are only checked to have
 // passed.
-#include "kernel/tests/cxx_compat.h"
 
 #include <catch2/catch.hpp>
 
@@ -17,22 +16,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-extern "C" {
 #include <helix/errors.h>
 #include <helix/platform.h>
 #include <helix/spinlock.h>
-}
-
-namespace
-{
-
-// The C functions take the C11 type; cxx_compat.h checks that the layouts agree.
-_Atomic uint32_t *c_word(std::atomic<uint32_t> &word)
-{
-	return reinterpret_cast<_Atomic uint32_t *>(&word);
-}
-
-} // namespace
 
 TEST_CASE("hx_time_ns never goes backwards", "[platform]")
 {
@@ -50,23 +36,23 @@ TEST_CASE("hx_time_ns never goes backwards", "[platform]")
 TEST_CASE("hx_futex_wait returns -HX_EAGAIN when the word differs", "[platform]")
 {
 	std::atomic<uint32_t> word{ 5 };
-	CHECK(hx_futex_wait(c_word(word), 4, HX_FOREVER) == -HX_EAGAIN);
-	CHECK(hx_futex_wait(c_word(word), 4, HX_NOWAIT) == -HX_EAGAIN);
-	CHECK(hx_futex_wait(c_word(word), 4, hx_time_ns() + 1000000000) == -HX_EAGAIN);
-	CHECK(hx_futex_wait(c_word(word), 4, 1) == -HX_EAGAIN); // deadline long past
+	CHECK(hx_futex_wait(&word, 4, HX_FOREVER) == -HX_EAGAIN);
+	CHECK(hx_futex_wait(&word, 4, HX_NOWAIT) == -HX_EAGAIN);
+	CHECK(hx_futex_wait(&word, 4, hx_time_ns() + 1000000000) == -HX_EAGAIN);
+	CHECK(hx_futex_wait(&word, 4, 1) == -HX_EAGAIN); // deadline long past
 }
 
 TEST_CASE("hx_futex_wait times out at its deadline", "[platform]")
 {
 	std::atomic<uint32_t> word{ 7 };
-	CHECK(hx_futex_wait(c_word(word), 7, HX_NOWAIT) == -HX_ETIMEDOUT);
-	CHECK(hx_futex_wait(c_word(word), 7, 1) == -HX_ETIMEDOUT);
+	CHECK(hx_futex_wait(&word, 7, HX_NOWAIT) == -HX_ETIMEDOUT);
+	CHECK(hx_futex_wait(&word, 7, 1) == -HX_ETIMEDOUT);
 
 	for (uint64_t delay : { 1000u, 100000u, 3000000u }) {
 		uint64_t deadline = hx_time_ns() + delay;
 		int err;
 		// A spurious wake-up (0) is allowed by the contract: wait again, as callers do.
-		while ((err = hx_futex_wait(c_word(word), 7, deadline)) == 0)
+		while ((err = hx_futex_wait(&word, 7, deadline)) == 0)
 			;
 		CHECK(err == -HX_ETIMEDOUT);
 		CHECK(hx_time_ns() >= deadline);
@@ -79,31 +65,31 @@ TEST_CASE("hx_futex_wake wakes a waiter", "[platform]")
 	std::atomic<int> returns{ 0 };
 	std::thread waiter([&] {
 		while (word.load() == 0) {
-			int err = hx_futex_wait(c_word(word), 0, HX_FOREVER);
+			int err = hx_futex_wait(&word, 0, HX_FOREVER);
 			CHECK((err == 0 || err == -HX_EAGAIN));
 			returns++;
 		}
 	});
 
-	CHECK(hx_futex_wake(c_word(word), 1) <= 1);
+	CHECK(hx_futex_wake(&word, 1) <= 1);
 
 	// Wake without changing the word until a wake reports a sleeper: proves the waiter was
 	// asleep in the kernel and that hx_futex_wake reached it.
 	int woken = 0;
 	for (int attempt = 0; attempt < 10000 && woken == 0; attempt++) {
-		woken = hx_futex_wake(c_word(word), HX_WAKE_ALL);
+		woken = hx_futex_wake(&word, HX_WAKE_ALL);
 		if (woken == 0)
 			std::this_thread::sleep_for(std::chrono::milliseconds(1));
 	}
 	CHECK(woken == 1);
 
 	word.store(1);
-	hx_futex_wake(c_word(word), HX_WAKE_ALL);
+	hx_futex_wake(&word, HX_WAKE_ALL);
 	waiter.join();
 	CHECK(returns.load() >= 1);
 
 	std::atomic<uint32_t> nobody{ 0 };
-	CHECK(hx_futex_wake(c_word(nobody), HX_WAKE_ALL) == 0);
+	CHECK(hx_futex_wake(&nobody, HX_WAKE_ALL) == 0);
 }
 
 TEST_CASE("hx_futex_wake wake count never exceeds the count asked for", "[platform]")
@@ -114,14 +100,14 @@ TEST_CASE("hx_futex_wake wake count never exceeds the count asked for", "[platfo
 	for (int i = 0; i < 3; i++) {
 		waiters.emplace_back([&] {
 			while (word.load() == 0)
-				hx_futex_wait(c_word(word), 0, HX_FOREVER);
+				hx_futex_wait(&word, 0, HX_FOREVER);
 			done++;
 		});
 	}
 	// Collect single wakes until all three sleepers have been seen at least once in total.
 	int total = 0;
 	for (int attempt = 0; attempt < 10000 && total < 3; attempt++) {
-		int n = hx_futex_wake(c_word(word), 1);
+		int n = hx_futex_wake(&word, 1);
 		REQUIRE(n <= 1);
 		total += n;
 		if (n == 0)
@@ -129,7 +115,7 @@ TEST_CASE("hx_futex_wake wake count never exceeds the count asked for", "[platfo
 	}
 	CHECK(total == 3);
 	word.store(1);
-	hx_futex_wake(c_word(word), HX_WAKE_ALL);
+	hx_futex_wake(&word, HX_WAKE_ALL);
 	for (auto &t : waiters)
 		t.join();
 	CHECK(done.load() == 3);

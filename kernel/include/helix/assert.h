@@ -9,7 +9,7 @@
 
 #include <helix/compiler.h>
 
-#define HX_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+HX_BEGIN_DECLS
 
 /* Reports "assertion failed: <expr> at <file>:<line>" through hx_panic. Never returns. */
 HX_NORETURN void hx_assert_fail(const char *expr, const char *file, int line);
@@ -19,5 +19,7 @@ HX_NORETURN void hx_assert_fail(const char *expr, const char *file, int line);
 		if (HX_UNLIKELY(!(cond)))                          \
 			hx_assert_fail(#cond, __FILE__, __LINE__); \
 	} while (0)
+
+HX_END_DECLS
 
 #endif /* HELIX_ASSERT_H */

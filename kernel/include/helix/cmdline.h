@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_CMDLINE_MAX_LEN  1024 /* input bytes, NUL excluded */
 #define HX_CMDLINE_MAX_ARGS 32
 #define HX_CMDLINE_KEY_MAX  63
@@ -46,5 +50,7 @@ int hx_cmdline_parse(struct hx_cmdline *out, const char *text, struct hx_cmdline
 const char *hx_cmdline_get(const struct hx_cmdline *cmdline, const char *key);
 /* True when @key appears, with or without a value. */
 bool hx_cmdline_has(const struct hx_cmdline *cmdline, const char *key);
+
+HX_END_DECLS
 
 #endif /* HELIX_CMDLINE_H */

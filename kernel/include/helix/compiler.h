@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Compiler helpers shared by every helix component, kernel and hosted alike.
- * Freestanding: includes nothing but <stddef.h> and <stdint.h>.
+ * Compiler helpers shared by every helix component, kernel and hosted alike. Freestanding.
+ *
+ * The headers are C11, and C++ (the Catch2 tests) can include them too: each header's declarations
+ * sit between HX_BEGIN_DECLS and HX_END_DECLS (extern "C" in C++), and the three C11 spellings C++
+ * lacks have macros: HX_NORETURN, HX_ATOMIC(T) (std::atomic<T> in C++, the same size, alignment and
+ * representation for the lock-free integers helix uses) and HX_STATIC_ASSERT.
  */
 #ifndef HELIX_COMPILER_H
 #define HELIX_COMPILER_H
@@ -9,7 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HX_NORETURN          _Noreturn
+#ifdef __cplusplus
+#include <atomic>
+#define HX_BEGIN_DECLS              extern "C" {
+#define HX_END_DECLS                }
+#define HX_NORETURN                 [[noreturn]]
+#define HX_ATOMIC(type)             std::atomic<type>
+#define HX_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+                  alignof(std::atomic<uint32_t>) == alignof(uint32_t) &&
+                  std::atomic<uint32_t>::is_always_lock_free,
+              "std::atomic<uint32_t> must be laid out as C11's _Atomic uint32_t");
+#else
+#include <stdatomic.h>
+#define HX_BEGIN_DECLS
+#define HX_END_DECLS
+#define HX_NORETURN                 _Noreturn
+#define HX_ATOMIC(type)             _Atomic type
+#define HX_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
 #define HX_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define HX_UNUSED            __attribute__((unused))
 #define HX_PACKED            __attribute__((packed))

@@ -9,6 +9,10 @@
 #ifndef HELIX_ERRORS_H
 #define HELIX_ERRORS_H
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 /* X(name, number, description) */
 #define HX_ERRORS(X)                               \
 	X(EPERM, 1, "operation not permitted")     \
@@ -61,5 +65,7 @@ const char *hx_error_name(int err);
  * Accepts the code negative or positive. Any context. Returns "unknown error" for an unknown code.
  */
 const char *hx_strerror(int err);
+
+HX_END_DECLS
 
 #endif /* HELIX_ERRORS_H */

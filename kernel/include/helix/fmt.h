@@ -15,6 +15,8 @@
 
 #include <helix/compiler.h>
 
+HX_BEGIN_DECLS
+
 /*
  * hx_vsnprintf - format into @buf of @size bytes, always NUL-terminated when @size > 0.
  * Returns the length the full output has (NUL excluded), like C99: a result >= @size means
@@ -23,5 +25,7 @@
  */
 int hx_vsnprintf(char *buf, size_t size, const char *fmt, va_list args);
 int hx_snprintf(char *buf, size_t size, const char *fmt, ...) HX_PRINTF(3, 4);
+
+HX_END_DECLS
 
 #endif /* HELIX_FMT_H */

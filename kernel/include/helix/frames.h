@@ -17,7 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <helix/compiler.h>
 #include <helix/spinlock.h>
+
+HX_BEGIN_DECLS
 
 #define HX_FRAME_SIZE        4096u
 #define HX_FRAMES_MAX_RANGES 128
@@ -97,5 +100,7 @@ int hx_frames_free(struct hx_frames *frames, uint64_t phys, size_t count);
 
 /* A consistent snapshot of the counters. */
 void hx_frames_get_stats(struct hx_frames *frames, struct hx_frames_stats *out);
+
+HX_END_DECLS
 
 #endif /* HELIX_FRAMES_H */

@@ -22,6 +22,10 @@
 
 #include <helix/spinlock.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_HEAP_ALIGN      16u
 #define HX_HEAP_MIN_REGION 256u
 
@@ -82,5 +86,7 @@ size_t hx_heap_usable_size(struct hx_heap *heap, const void *ptr);
 int hx_heap_check(struct hx_heap *heap);
 
 void hx_heap_get_stats(struct hx_heap *heap, struct hx_heap_stats *out);
+
+HX_END_DECLS
 
 #endif /* HELIX_HEAP_H */

@@ -11,6 +11,8 @@
 
 #include <helix/compiler.h>
 
+HX_BEGIN_DECLS
+
 #define HX_LOG_LINE_MAX 256
 
 enum hx_log_level {
@@ -40,5 +42,7 @@ void hx_printk(const char *fmt, ...) HX_PRINTF(1, 2);
 #define hx_info(...)  hx_log(HX_LOG_INFO, __VA_ARGS__)
 #define hx_warn(...)  hx_log(HX_LOG_WARN, __VA_ARGS__)
 #define hx_error(...) hx_log(HX_LOG_ERROR, __VA_ARGS__)
+
+HX_END_DECLS
 
 #endif /* HELIX_LOG_H */

@@ -12,6 +12,10 @@
 
 #include <helix/frames.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define HX_MB2_MAX_MMAP         64
 #define HX_MB2_MAX_MODULES      16
@@ -41,5 +45,7 @@ struct hx_mb2_info {
  * when it has more memory map entries or modules than the limits above.
  */
 int hx_mb2_parse(const void *mbi, size_t avail, struct hx_mb2_info *out, const char **reason);
+
+HX_END_DECLS
 
 #endif /* HELIX_MULTIBOOT2_H */

@@ -15,12 +15,13 @@
 #define HELIX_PLATFORM_H
 
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <helix/compiler.h>
+
+HX_BEGIN_DECLS
 
 /* ---- Memory ------------------------------------------------------------------------------------
  */
@@ -62,14 +63,14 @@ uint64_t hx_time_ns(void);
  * Returns 0 when woken (possibly spuriously: the caller re-checks its condition),
  * -HX_EAGAIN when *@word != @expected on entry, -HX_ETIMEDOUT when the deadline passed.
  */
-int hx_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+int hx_futex_wait(HX_ATOMIC(uint32_t) *word, uint32_t expected, uint64_t deadline_ns);
 
 /*
  * hx_futex_wake - wake up to @count tasks sleeping on @word (HX_WAKE_ALL for all). Any context.
  * Returns the number woken (a backend that cannot tell returns 0).
  */
 #define HX_WAKE_ALL UINT32_MAX
-int hx_futex_wake(_Atomic uint32_t *word, uint32_t count);
+int hx_futex_wake(HX_ATOMIC(uint32_t) *word, uint32_t count);
 
 /* ---- CPU and tasks -----------------------------------------------------------------------------
  */
@@ -106,5 +107,7 @@ HX_NORETURN void hx_platform_abort(void);
 
 /* hx_panic - print "panic: <message>" to the console and abort. Any context. Never returns. */
 HX_NORETURN void hx_panic(const char *fmt, ...) HX_PRINTF(1, 2);
+
+HX_END_DECLS
 
 #endif /* HELIX_PLATFORM_H */

@@ -8,12 +8,15 @@
 #ifndef HELIX_SPINLOCK_H
 #define HELIX_SPINLOCK_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 struct hx_spinlock {
-	_Atomic uint32_t locked;
+	HX_ATOMIC(uint32_t) locked;
 };
 
 #define HX_SPINLOCK_INIT \
@@ -21,9 +24,10 @@ struct hx_spinlock {
 		0        \
 	}
 
+/* Before the lock is shared with anyone, so any store will do. */
 static inline void hx_spin_init(struct hx_spinlock *lock)
 {
-	atomic_init(&lock->locked, 0);
+	lock->locked = 0;
 }
 
 /* Acquire; spins until free. Any context, but see the irqsave rule above. */
@@ -37,5 +41,7 @@ void hx_spin_unlock(struct hx_spinlock *lock);
 unsigned long hx_spin_lock_irqsave(struct hx_spinlock *lock);
 /* Release, then restore the interrupt state hx_spin_lock_irqsave returned. */
 void hx_spin_unlock_irqrestore(struct hx_spinlock *lock, unsigned long flags);
+
+HX_END_DECLS
 
 #endif /* HELIX_SPINLOCK_H */

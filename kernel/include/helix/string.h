@@ -8,7 +8,10 @@
 #ifndef HELIX_STRING_H
 #define HELIX_STRING_H
 
+#include <helix/compiler.h>
 #include <stddef.h>
+
+HX_BEGIN_DECLS
 
 #define hx_memcpy  __builtin_memcpy
 #define hx_memmove __builtin_memmove
@@ -28,5 +31,7 @@ int hx_strncmp(const char *a, const char *b, size_t n);
  * Returns hx_strlen(src): a result >= @size means the copy was truncated.
  */
 size_t hx_strlcpy(char *dst, const char *src, size_t size);
+
+HX_END_DECLS
 
 #endif /* HELIX_STRING_H */

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_PIT_HZ 1193182u
 
 /*
@@ -26,5 +30,7 @@ uint64_t hx_clock_tsc_hz(void);
  * Boot or task context, with nothing else using channel 2.
  */
 bool hx_pit_wait_ticks(uint16_t ticks);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_CLOCK_H */

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_RFLAGS_IF (1ul << 9)
 
 #define HX_MSR_EFER      0xc0000080u
@@ -87,5 +91,7 @@ static inline void hx_halt_forever(void)
 	for (;;)
 		__asm__ volatile("cli\n\thlt" : : : "memory");
 }
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_CPU_H */

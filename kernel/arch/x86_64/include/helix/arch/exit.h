@@ -16,6 +16,8 @@
 
 #include <helix/compiler.h>
 
+HX_BEGIN_DECLS
+
 #define HX_EXIT_OK         0
 #define HX_EXIT_PANIC      1
 #define HX_EXIT_FAULT      2
@@ -34,5 +36,7 @@
  * halt forever. Any context.
  */
 HX_NORETURN void hx_arch_exit(int status);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_EXIT_H */

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_GDT_KERNEL_CODE 0x08
 #define HX_GDT_KERNEL_DATA 0x10
 #define HX_GDT_USER_DATA   0x18 /* DPL 3: use as 0x1b */
@@ -25,5 +29,7 @@ void hx_gdt_init(void);
 /* hx_tss_set_rsp0 - the stack the CPU switches to on a ring 3 -> ring 0 transition. Interrupts off.
  */
 void hx_tss_set_rsp0(uint64_t rsp0);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_GDT_H */

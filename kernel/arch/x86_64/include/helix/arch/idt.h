@@ -9,6 +9,10 @@
 
 #include <helix/assert.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_EXCEPTION_VECTORS 32
 
 #define HX_VECTOR_DIVIDE             0
@@ -43,5 +47,7 @@ void hx_arch_trap(struct hx_trap_frame *frame);
 
 /* The short name of an exception vector, e.g. "page fault"; "reserved" or "interrupt" otherwise. */
 const char *hx_exception_name(uint64_t vector);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_IDT_H */

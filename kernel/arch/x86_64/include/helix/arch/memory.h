@@ -16,6 +16,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 #define HX_DIRECT_MAP_BASE  0xffff800000000000ull
 #define HX_DIRECT_MAP_SIZE  (4ull << 30)
 #define HX_KERNEL_VIRT_BASE 0xffffffff80000000ull
@@ -70,5 +74,7 @@ static inline uint64_t hx_virt_to_phys(const void *virt)
  * that a NULL (or any lower-half) access faults. Boot CPU, once, after nothing uses low addresses.
  */
 void hx_mmu_drop_identity_map(void);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_MEMORY_H */

@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+#include <helix/compiler.h>
+
+HX_BEGIN_DECLS
+
 /*
  * hx_serial_init - program COM1. Boot CPU, before other CPUs or interrupts run; idempotent.
  * hx_console_write calls it on first use, so output works even before kmain gets here.
@@ -19,5 +23,7 @@ void hx_serial_init(void);
  * Any context; there is no way back.
  */
 void hx_console_force_unlocked(void);
+
+HX_END_DECLS
 
 #endif /* HELIX_ARCH_SERIAL_H */
