@@ -112,3 +112,39 @@ kernel_iso = rule(
         _mkiso = attr.label(default = "//kernel/tools:mkiso.sh", allow_single_file = True),
     ),
 )
+
+def _shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+# sh_test args go through "Make" variable expansion and shell tokenisation: escape both.
+def _test_arg(flag, value):
+    return flag + " " + _shell_quote(value).replace("$", "$$")
+
+def kernel_boot_test(name, kernel, cmdline, status, expect = [], reject = [], mem = 128, smp = 1, **kwargs):
+    """Boots `kernel` with `cmdline` in QEMU and checks the serial console and the exit status.
+
+    Makes `<name>_iso` and the sh_test `<name>` (kernel/tests/boot_check.sh through
+    kernel/tools/qemu.sh). `expect`: extended regular expressions that must match lines in this
+    order; `reject`: ones that must match no line; `status`: the kernel's exit status.
+    """
+    kernel_iso(
+        name = name + "_iso",
+        cmdline = cmdline,
+        kernel = kernel,
+        testonly = True,
+    )
+
+    native.sh_test(
+        name = name,
+        srcs = ["//kernel/tests:boot_check.sh"],
+        args = [
+            "--qemu $(rootpath //kernel/tools:qemu.sh)",
+            "--iso $(rootpath :%s_iso)" % name,
+            "--status %d" % status,
+            "--mem %d" % mem,
+            "--smp %d" % smp,
+        ] + [_test_arg("--expect", e) for e in expect] + [_test_arg("--reject", r) for r in reject],
+        data = ["//kernel/tools:qemu.sh", ":%s_iso" % name],
+        size = kwargs.pop("size", "medium"),
+        **kwargs
+    )
