@@ -48,7 +48,8 @@ if [ "$gdb" = 1 ]; then
 	qemu+=(-s -S)
 	timeout=0
 	symbols=${elf:-bazel-bin/kernel/helix.elf}
-	[ -e "$symbols" ] && symbols=$(readlink -f "$symbols")
+	# Absolute, but through the stable bazel-bin link rather than into Bazel's output base.
+	[ -e "$symbols" ] && symbols="$(cd "$(dirname "$symbols")" && pwd)/$(basename "$symbols")"
 	cat >&2 <<MSG
 qemu.sh: QEMU is waiting for GDB on localhost:1234. In another terminal:
     gdb $symbols \\
@@ -57,7 +58,9 @@ qemu.sh: QEMU is waiting for GDB on localhost:1234. In another terminal:
 MSG
 fi
 
-echo "qemu.sh: booting $iso (TCG, $smp CPU, $mem MiB, timeout ${timeout}s); serial console follows" >&2
+limit="timeout ${timeout}s"
+[ "$timeout" -gt 0 ] || limit="no timeout"
+echo "qemu.sh: booting $iso (TCG, $smp CPU, $mem MiB, $limit); serial console follows" >&2
 status=0
 if [ "$timeout" -gt 0 ]; then
 	timeout --foreground --kill-after=5 "$timeout" "${qemu[@]}" "${extra[@]}" || status=$?
