@@ -40,7 +40,7 @@ struct descriptor_pointer {
 } HX_PACKED;
 
 /* isr.S */
-extern const uint64_t hx_isr_stubs[HX_EXCEPTION_VECTORS];
+extern const uint64_t hx_isr_entries[HX_EXCEPTION_VECTORS];
 
 static _Alignas(16) struct idt_gate idt[256];
 
@@ -117,7 +117,7 @@ void hx_idt_init(void)
 			ist = HX_IST_NMI;
 		else if (vector == HX_VECTOR_MACHINE_CHECK)
 			ist = HX_IST_MACHINE_CHECK;
-		set_gate(vector, hx_isr_stubs[vector], ist);
+		set_gate(vector, hx_isr_entries[vector], ist);
 	}
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
 }

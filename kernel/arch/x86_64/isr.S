@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exception entry stubs for vectors 0..31. Each stub makes the stack uniform (a dummy error code
+ * Exception entry points for vectors 0..31. Each one makes the stack uniform (a dummy error code
  * where the CPU pushes none, then the vector) and jumps to isr_common, which saves the general
  * registers into a struct hx_trap_frame (helix/arch/idt.h: keep the two in step) and calls
  * hx_arch_trap(frame). If that returns, the registers are restored and iretq resumes the
@@ -97,15 +97,15 @@ isr_common:
 	iretq
 	.size	isr_common, . - isr_common
 
-/* Stub addresses by vector, for hx_idt_init. */
+/* Entry point addresses by vector, for hx_idt_init. */
 	.section .rodata
 	.balign	8
-	.globl	hx_isr_stubs
-hx_isr_stubs:
+	.globl	hx_isr_entries
+hx_isr_entries:
 	.irp	vector, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
 		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	.quad	isr_\vector
 	.endr
-	.size	hx_isr_stubs, . - hx_isr_stubs
+	.size	hx_isr_entries, . - hx_isr_entries
 
 	.section .note.GNU-stack, "", @progbits
