@@ -35,7 +35,7 @@ HX_BEGIN_DECLS
 	X(EPIPE, 32, "broken pipe (closed)")       \
 	X(ERANGE, 34, "out of range")              \
 	X(ENAMETOOLONG, 36, "name too long")       \
-	X(ENOSYS, 38, "function not implemented")  \
+	X(ENOSYS, 38, "no such system call")       \
 	X(EPROTO, 71, "protocol error")            \
 	X(EBADMSG, 74, "bad message")              \
 	X(EOVERFLOW, 75, "value too large")        \

@@ -26,8 +26,8 @@ HX_BEGIN_DECLS
 
 /*
  * The stack of an interrupted context as isr.S leaves it, lowest address first: the general
- * registers the entry code pushed, the vector and error code (0 where the CPU pushes none), then what the
- * CPU pushed. The layout is shared with isr.S: change both or neither.
+ * registers the entry code pushed, the vector and error code (0 where the CPU pushes none), then
+ * what the CPU pushed. The layout is shared with isr.S: change both or neither.
  */
 struct hx_trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -42,7 +42,8 @@ HX_STATIC_ASSERT(sizeof(struct hx_trap_frame) == 22 * 8, "isr.S pushes 22 quadwo
 /* hx_idt_init - install the exception gates and load the IDT. Boot CPU, once, after hx_gdt_init. */
 void hx_idt_init(void);
 
-/* hx_arch_trap - the C side of every entry point in isr.S; interrupts are off. Not for C callers. */
+/* hx_arch_trap - the C side of every entry point in isr.S; interrupts are off. Not for C callers.
+ */
 void hx_arch_trap(struct hx_trap_frame *frame);
 
 /* The short name of an exception vector, e.g. "page fault"; "reserved" or "interrupt" otherwise. */
