@@ -26,6 +26,7 @@
 #include <helix/fmt.h>
 #include <helix/frames.h>
 #include <helix/heap.h>
+#include <helix/ipc/channel.h>
 #include <helix/log.h>
 #include <helix/platform.h>
 #include <helix/string.h>
@@ -494,6 +495,163 @@ static const char *test_futex(void)
 	return NULL;
 }
 
+/*
+ * Channels in the booted kernel. There is one task, so several producers are simulated: each step
+ * a pseudo-random producer sends its next message, and the consumer takes a batch now and then and
+ * whenever the channel is full. Checks exactly-once, per-producer order, the payload, the exact
+ * capacity, deadlines, close-then-drain and the counters.
+ */
+struct chan_message {
+	uint32_t producer;
+	uint32_t seq;
+	uint64_t check;
+};
+
+HX_CHAN_DEFINE(selftest_chan, struct chan_message)
+
+#define CHAN_MAX_PRODUCERS 8
+
+static uint64_t chan_check(uint32_t producer, uint32_t seq)
+{
+	return ((uint64_t)producer << 32 | seq) * 0x9e3779b97f4a7c15ull;
+}
+
+static uint32_t xorshift(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/* Receives what is ready (NOWAIT) and checks it; -1 on a broken message, else the count. */
+static int chan_drain_some(struct selftest_chan chan, uint32_t *next_recv, unsigned producers,
+                           size_t max, int *err_out)
+{
+	struct chan_message batch[16];
+	int n = selftest_chan_recv_many(chan, batch, HX_MIN(max, HX_ARRAY_SIZE(batch)), HX_NOWAIT);
+
+	*err_out = n < 0 ? n : 0;
+	for (int i = 0; i < n; i++) {
+		const struct chan_message *m = &batch[i];
+
+		if (m->producer >= producers || m->seq != next_recv[m->producer] ||
+		    m->check != chan_check(m->producer, m->seq))
+			return -1;
+		next_recv[m->producer]++;
+	}
+	return n < 0 ? 0 : n;
+}
+
+static const char *chan_run(size_t capacity, unsigned producers, uint32_t per_producer)
+{
+	uint32_t next_send[CHAN_MAX_PRODUCERS] = { 0 }, next_recv[CHAN_MAX_PRODUCERS] = { 0 };
+	uint32_t rng = 0x2545f491u ^ (uint32_t)capacity, sent = 0, received = 0;
+	uint32_t total = producers * per_producer;
+	struct hx_chan_stats stats;
+	struct selftest_chan chan;
+	struct chan_message msg;
+	bool saw_full = false;
+	int err, n;
+
+	if ((err = selftest_chan_create(capacity, &chan)) != 0)
+		return failed("create(%zu): %s", capacity, hx_error_name(err));
+	while (sent < total) {
+		uint32_t p = xorshift(&rng) % producers;
+
+		if (next_send[p] == per_producer)
+			continue;
+		msg = (struct chan_message){ p, next_send[p], chan_check(p, next_send[p]) };
+		err = selftest_chan_send(chan, &msg, HX_NOWAIT);
+		if (err == 0) {
+			next_send[p]++;
+			sent++;
+		} else if (err == -HX_EAGAIN) {
+			if (selftest_chan_len(chan) != capacity)
+				return failed("capacity %zu: full at length %zu", capacity,
+				              selftest_chan_len(chan));
+			saw_full = true;
+		} else {
+			return failed("send: %s", hx_error_name(err));
+		}
+		/*
+		 * Drain when full and now and then, in batches of 1..8: about half a message per
+		 * send on average, so the channel fills up and empties again many times.
+		 */
+		if (err == -HX_EAGAIN || xorshift(&rng) % 8 == 0) {
+			n = chan_drain_some(chan, next_recv, producers, 1 + xorshift(&rng) % 8,
+			                    &err);
+			if (n < 0)
+				return "a message arrived twice, out of order or damaged";
+			received += (uint32_t)n;
+		}
+	}
+	if (!saw_full)
+		return failed("capacity %zu: the channel never filled", capacity);
+	if ((err = selftest_chan_close(chan)) != 0 || selftest_chan_close(chan) != -HX_EPIPE)
+		return "close did not report the first and the second call correctly";
+	if ((err = selftest_chan_send(chan, &msg, HX_FOREVER)) != -HX_EPIPE)
+		return failed("send after close: %s, not HX_EPIPE", hx_error_name(err));
+	for (;;) {
+		n = chan_drain_some(chan, next_recv, producers, 16, &err);
+		if (n < 0)
+			return "a message arrived twice, out of order or damaged after close";
+		received += (uint32_t)n;
+		if (err == -HX_EPIPE)
+			break;
+		if (err != 0)
+			return failed("drain after close: %s", hx_error_name(err));
+	}
+	if (received != total)
+		return failed("%u messages accepted, %u received", total, received);
+	hx_chan_get_stats(chan.chan, &stats);
+	if (stats.sends != total || stats.receives != total || stats.full_events == 0)
+		return failed("stats: %llu sends, %llu receives, %llu full events",
+		              (unsigned long long)stats.sends, (unsigned long long)stats.receives,
+		              (unsigned long long)stats.full_events);
+	selftest_chan_destroy(chan);
+	return NULL;
+}
+
+static const char *chan_deadlines(void)
+{
+	struct chan_message msg = { 0, 0, 0 };
+	struct selftest_chan chan;
+	uint64_t start;
+	int err;
+
+	if ((err = selftest_chan_create(1, &chan)) != 0)
+		return failed("create(1): %s", hx_error_name(err));
+	start = hx_time_ns();
+	if ((err = selftest_chan_recv(chan, &msg, start + 1000000)) != -HX_ETIMEDOUT)
+		return failed("recv on empty with a 1 ms deadline: %s", hx_error_name(err));
+	if (hx_time_ns() < start + 1000000)
+		return "recv with a 1 ms deadline returned early";
+	if ((err = selftest_chan_send(chan, &msg, HX_NOWAIT)) != 0)
+		return failed("send: %s", hx_error_name(err));
+	if ((err = selftest_chan_send(chan, &msg, 1)) != -HX_ETIMEDOUT)
+		return failed("send on full with a past deadline: %s", hx_error_name(err));
+	selftest_chan_destroy(chan);
+	return NULL;
+}
+
+static const char *test_chan(void)
+{
+	static const struct {
+		size_t capacity;
+		unsigned producers;
+		uint32_t per_producer;
+	} runs[] = { { 1, 3, 200 }, { 7, 4, 1000 }, { 64, 8, 4000 } };
+	const char *why;
+
+	for (size_t i = 0; i < HX_ARRAY_SIZE(runs); i++) {
+		why = chan_run(runs[i].capacity, runs[i].producers, runs[i].per_producer);
+		if (why)
+			return why;
+	}
+	return chan_deadlines();
+}
+
 /* ---- registry and runner ---- */
 
 static const struct selftest selftests[] = {
@@ -506,6 +664,7 @@ static const struct selftest selftests[] = {
 	{ .name = "frames", .run = test_frames },
 	{ .name = "time", .run = test_time },
 	{ .name = "futex", .run = test_futex },
+	{ .name = "chan", .run = test_chan },
 };
 
 static const struct selftest *find(const char *name, size_t len)

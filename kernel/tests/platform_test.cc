@@ -227,3 +227,39 @@ TEST_CASE("hx_console_write delivers every byte to stderr", "[platform]")
 	CHECK(received.size() == 7 + big.size());
 	CHECK(received == "hello, " + big);
 }
+
+// The asymmetric Dekker pair the channel relies on: one side stores then (light barrier) loads,
+// the other stores then (heavy barrier) loads; at least one of them must see the other's store.
+// Without a barrier, x86 lets both loads overtake the stores (store buffering) and both see 0.
+TEST_CASE("hx_barrier_heavy pairs with hx_barrier_light (store buffering litmus)", "[platform]")
+{
+	constexpr int rounds = 2000;
+	std::atomic<uint32_t> x{ 0 }, y{ 0 }, round{ 0 }, done{ 0 };
+	std::vector<int> fast_saw(rounds), slow_saw(rounds);
+
+	std::thread fast([&] {
+		for (int r = 0; r < rounds; r++) {
+			while (round.load(std::memory_order_acquire) != (uint32_t)(2 * r + 1))
+				hx_cpu_relax();
+			x.store(1, std::memory_order_relaxed);
+			hx_barrier_light();
+			fast_saw[r] = (int)y.load(std::memory_order_relaxed);
+			done.fetch_add(1, std::memory_order_release);
+		}
+	});
+	for (int r = 0; r < rounds; r++) {
+		x.store(0, std::memory_order_relaxed);
+		y.store(0, std::memory_order_relaxed);
+		round.store(2 * r + 1, std::memory_order_release);
+		y.store(1, std::memory_order_relaxed);
+		hx_barrier_heavy();
+		slow_saw[r] = (int)x.load(std::memory_order_relaxed);
+		while (done.load(std::memory_order_acquire) != (uint32_t)(r + 1))
+			hx_cpu_relax();
+	}
+	fast.join();
+	int both_missed = 0;
+	for (int r = 0; r < rounds; r++)
+		both_missed += fast_saw[r] == 0 && slow_saw[r] == 0;
+	CHECK(both_missed == 0);
+}

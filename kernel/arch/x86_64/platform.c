@@ -74,6 +74,16 @@ int hx_futex_wake(_Atomic uint32_t *word, uint32_t count)
 	return 0;
 }
 
+/*
+ * One CPU runs everything, so the other side of any asymmetric pair is an interrupted or preempted
+ * task on this same CPU, whose stores this CPU already sees in program order: a full fence is
+ * plenty. With SMP this becomes an IPI that makes every other CPU execute a full barrier.
+ */
+void hx_barrier_heavy(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 void hx_arch_exit(int status)
 {
 	if (status < 0 || status > HX_EXIT_STATUS_MAX)

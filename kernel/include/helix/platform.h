@@ -72,6 +72,28 @@ int hx_futex_wait(HX_ATOMIC(uint32_t) *word, uint32_t expected, uint64_t deadlin
 #define HX_WAKE_ALL UINT32_MAX
 int hx_futex_wake(HX_ATOMIC(uint32_t) *word, uint32_t count);
 
+/* ---- Asymmetric memory barriers ----------------------------------------------------------------
+ */
+
+/*
+ * A store-load barrier split unevenly across a Dekker pair whose one side runs constantly and the
+ * other rarely: "publish, then check for sleepers" on a fast path against "announce that I sleep,
+ * then re-check" on a slow path (liburcu's and folly's asymmetric fences).
+ *
+ * hx_barrier_light - the fast side: a compiler barrier only. Any context.
+ * hx_barrier_heavy - the slow side: a full barrier in the caller and, before it returns, in every
+ * other thread that may be running: stores another thread made before its last light barrier are
+ * visible to the caller afterwards, and loads it makes after its next light barrier see the
+ * caller's stores from before the heavy barrier. Task context; may enter the host kernel
+ * (hosted: membarrier(2)). Costs microseconds: never on a fast path.
+ */
+static inline void hx_barrier_light(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void hx_barrier_heavy(void);
+
 /* ---- CPU and tasks -----------------------------------------------------------------------------
  */
 

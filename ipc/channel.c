@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Bounded MPSC channels. The protocol, its memory orders and the sleep/wake handshake are described
+ * in docs/channel.md; the comments here name each ordering's partner.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <helix/assert.h>
+#include <helix/compiler.h>
+#include <helix/errors.h>
+#include <helix/ipc/channel.h>
+#include <helix/platform.h>
+#include <helix/string.h>
+
+/* Bit 63 of the tail: set once by close; a claim (CAS) can then no longer succeed. */
+#define CLOSED ((uint64_t)1 << 63)
+
+/* Rounds of hx_cpu_relax before a waiter sleeps: about a microsecond, a few message times. */
+#define SPIN_ROUNDS 64
+
+/*
+ * seq encodes the slot's state for position p (docs/channel.md): 2p free for p's producer, 2p + 1
+ * holding p's message. Doubling keeps "published p" (2p + 1) apart from "free for p + C" (2p + 2C)
+ * even when C is 1, where Vyukov's original p + 1 / p + C encoding collides.
+ */
+struct slot {
+	HX_ATOMIC(uint64_t) seq;
+	unsigned char data[];
+};
+
+struct hx_chan {
+	/* Read-only after create. */
+	unsigned char *slots;
+	void *allocation;
+	uint64_t capacity;
+	uint64_t mask; /* capacity - 1 when capacity is a power of two */
+	bool pow2;
+	size_t msg_size;
+	size_t stride;
+
+	/* Producers: every send CASes this line. */
+	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) tail;
+
+	/* The consumer's position: written by the consumer only, read by len and stats. */
+	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
+	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
+
+	/* Read by the fast paths, written only by sleepers and close: stays shared in the caches.
+	 */
+	_Alignas(HX_CACHELINE) HX_ATOMIC(uint32_t) consumer_waiting;
+	HX_ATOMIC(uint32_t) space_waiters;
+	HX_ATOMIC(uint32_t) closed;
+
+	/* Slow paths only: futex words and counters. */
+	_Alignas(HX_CACHELINE) HX_ATOMIC(uint32_t) data_event;
+	HX_ATOMIC(uint32_t) space_event;
+	HX_ATOMIC(uint64_t) full_events;
+	HX_ATOMIC(uint64_t) send_sleeps;
+	HX_ATOMIC(uint64_t) recv_sleeps;
+	HX_ATOMIC(uint64_t) wakeups;
+};
+
+HX_STATIC_ASSERT(offsetof(struct hx_chan, head) - offsetof(struct hx_chan, tail) >= HX_CACHELINE,
+                 "producer and consumer positions on separate cache lines");
+HX_STATIC_ASSERT(offsetof(struct hx_chan, consumer_waiting) - offsetof(struct hx_chan, head) >=
+                     HX_CACHELINE,
+                 "the wait flags do not share the consumer's line");
+HX_STATIC_ASSERT(sizeof(struct hx_chan) % HX_CACHELINE == 0, "slots start on a cache line");
+
+static inline struct slot *slot_at(const struct hx_chan *chan, uint64_t pos)
+{
+	uint64_t index = chan->pow2 ? pos & chan->mask : pos % chan->capacity;
+	return (struct slot *)(chan->slots + index * chan->stride);
+}
+
+/* Fixed sizes become single moves; the benchmark's 8- and 64-byte messages take this path. */
+static inline void copy_message(void *dst, const void *src, size_t size)
+{
+	switch (size) {
+	case 8:
+		hx_memcpy(dst, src, 8);
+		break;
+	case 16:
+		hx_memcpy(dst, src, 16);
+		break;
+	case 32:
+		hx_memcpy(dst, src, 32);
+		break;
+	case 64:
+		hx_memcpy(dst, src, 64);
+		break;
+	default:
+		hx_memcpy(dst, src, size);
+		break;
+	}
+}
+
+static void count(HX_ATOMIC(uint64_t) *counter)
+{
+	/* Relaxed: statistics order nothing. */
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+/* ---- Debug: one consumer at a time --------------------------------------------------------- */
+
+static inline void consumer_enter(struct hx_chan *chan)
+{
+#ifndef NDEBUG
+	/* Relaxed: detection only; the slot protocol orders the data. */
+	if (atomic_exchange_explicit(&chan->consumer_busy, 1, memory_order_relaxed))
+		hx_panic("channel %p: a second consumer called recv concurrently (MPSC: one "
+		         "consumer at a time)",
+		         (void *)chan);
+#else
+	(void)chan;
+#endif
+}
+
+static inline void consumer_leave(struct hx_chan *chan)
+{
+#ifndef NDEBUG
+	atomic_store_explicit(&chan->consumer_busy, 0, memory_order_relaxed);
+#else
+	(void)chan;
+#endif
+}
+
+/* ---- Producers ----------------------------------------------------------------------------- */
+
+/* One attempt to claim a position: 0 and *@out, -HX_EAGAIN when full, -HX_EPIPE when closed. */
+static inline int try_claim(struct hx_chan *chan, uint64_t *out)
+{
+	/* Relaxed: the position is only a guess until the CAS; the slot's seq orders the data. */
+	uint64_t pos = atomic_load_explicit(&chan->tail, memory_order_relaxed);
+
+	for (;;) {
+		int64_t diff;
+
+		if (HX_UNLIKELY(pos & CLOSED))
+			return -HX_EPIPE;
+		/* Acquire: pairs with the consumer's release store that freed the slot, so our
+		 * message write cannot overtake its read of the previous lap's message. */
+		diff =
+		    (int64_t)(atomic_load_explicit(&slot_at(chan, pos)->seq, memory_order_acquire) -
+		              2 * pos);
+		if (diff == 0) {
+			/* Relaxed: the CAS only decides who owns the position (see above). */
+			if (atomic_compare_exchange_weak_explicit(&chan->tail, &pos, pos + 1,
+			                                          memory_order_relaxed,
+			                                          memory_order_relaxed)) {
+				*out = pos;
+				return 0;
+			}
+		} else if (diff < 0) {
+			return -HX_EAGAIN; /* the slot still holds the previous lap's message */
+		} else {
+			pos = atomic_load_explicit(&chan->tail, memory_order_relaxed);
+		}
+	}
+}
+
+static void wake_consumer(struct hx_chan *chan)
+{
+	/* Relaxed: one waker per sleep; the event word below carries the ordering. */
+	if (!atomic_exchange_explicit(&chan->consumer_waiting, 0, memory_order_relaxed))
+		return;
+	/* Release: pairs with the consumer's acquire load of the event before it slept. */
+	atomic_fetch_add_explicit(&chan->data_event, 1, memory_order_release);
+	hx_futex_wake(&chan->data_event, 1);
+	count(&chan->wakeups);
+}
+
+static inline void publish(struct hx_chan *chan, uint64_t pos, const void *msg)
+{
+	struct slot *slot = slot_at(chan, pos);
+
+	copy_message(slot->data, msg, chan->msg_size);
+	/* Release: pairs with the consumer's acquire load of seq; the message is visible first. */
+	atomic_store_explicit(&slot->seq, 2 * pos + 1, memory_order_release);
+	/* Pairs with hx_barrier_heavy in take_slow: we see its flag, or it sees our seq. */
+	hx_barrier_light();
+	if (HX_UNLIKELY(atomic_load_explicit(&chan->consumer_waiting, memory_order_relaxed)))
+		wake_consumer(chan);
+}
+
+/* The channel was full: spin, then sleep until there is room, a close, or the deadline. */
+static int claim_slow(struct hx_chan *chan, uint64_t *pos, uint64_t deadline_ns)
+{
+	count(&chan->full_events);
+	if (deadline_ns == HX_NOWAIT)
+		return -HX_EAGAIN;
+	for (;;) {
+		uint32_t event;
+		int err;
+
+		if (deadline_ns != HX_FOREVER && hx_time_ns() >= deadline_ns)
+			return -HX_ETIMEDOUT;
+		for (int round = 0; round < SPIN_ROUNDS; round++) {
+			hx_cpu_relax();
+			err = try_claim(chan, pos);
+			if (err != -HX_EAGAIN)
+				return err;
+		}
+
+		/* Acquire: pairs with the release bump in notify_space and close. */
+		event = atomic_load_explicit(&chan->space_event, memory_order_acquire);
+		atomic_fetch_add_explicit(&chan->space_waiters, 1, memory_order_relaxed);
+		/* Pairs with hx_barrier_light in notify_space: it sees us, or we see its slot. */
+		hx_barrier_heavy();
+		err = try_claim(chan, pos);
+		if (err == -HX_EAGAIN) {
+			count(&chan->send_sleeps);
+			/* Woken, timed out or the event moved: the claim and the loop decide. */
+			hx_futex_wait(&chan->space_event, event, deadline_ns);
+			err = try_claim(chan, pos);
+		}
+		atomic_fetch_sub_explicit(&chan->space_waiters, 1, memory_order_relaxed);
+		if (err != -HX_EAGAIN)
+			return err;
+	}
+}
+
+int hx_chan_send(struct hx_chan *chan, const void *msg, uint64_t deadline_ns)
+{
+	uint64_t pos;
+	int err;
+
+	if (HX_UNLIKELY(!chan || !msg))
+		return -HX_EINVAL;
+	err = try_claim(chan, &pos);
+	if (HX_UNLIKELY(err == -HX_EAGAIN))
+		err = claim_slow(chan, &pos, deadline_ns);
+	if (HX_UNLIKELY(err))
+		return err;
+	publish(chan, pos, msg);
+	return 0;
+}
+
+/* ---- The consumer -------------------------------------------------------------------------- */
+
+/*
+ * Takes up to @max published messages into @dst, in order, without waking anyone; returns how many.
+ * Stops at the first slot not yet published (empty, or a producer still copying).
+ */
+static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t max)
+{
+	/* Relaxed: only this consumer writes head. */
+	uint64_t pos = atomic_load_explicit(&chan->head, memory_order_relaxed);
+	size_t taken = 0;
+
+	while (taken < max) {
+		struct slot *slot = slot_at(chan, pos);
+
+		/* Acquire: pairs with the producer's release publish of this position. */
+		if (atomic_load_explicit(&slot->seq, memory_order_acquire) != 2 * pos + 1)
+			break;
+		copy_message(dst + taken * chan->msg_size, slot->data, chan->msg_size);
+		/* Release: pairs with a producer's acquire load in try_claim; our read is done. */
+		atomic_store_explicit(&slot->seq, 2 * (pos + chan->capacity), memory_order_release);
+		pos++;
+		taken++;
+	}
+	if (taken)
+		atomic_store_explicit(&chan->head, pos, memory_order_relaxed);
+	return taken;
+}
+
+/* After freeing @freed slots: wake as many sleeping senders. */
+static inline void notify_space(struct hx_chan *chan, size_t freed)
+{
+	/* Pairs with hx_barrier_heavy in claim_slow: we see its count, or it sees our free slot. */
+	hx_barrier_light();
+	if (HX_UNLIKELY(atomic_load_explicit(&chan->space_waiters, memory_order_relaxed))) {
+		/* Release: pairs with the sender's acquire load of the event before it slept. */
+		atomic_fetch_add_explicit(&chan->space_event, 1, memory_order_release);
+		hx_futex_wake(&chan->space_event,
+		              freed > UINT32_MAX ? UINT32_MAX : (uint32_t)freed);
+		count(&chan->wakeups);
+	}
+}
+
+/* Nothing is ready: -HX_EPIPE when the channel is closed and drained, else -HX_EAGAIN. */
+static int empty_status(const struct hx_chan *chan)
+{
+	/* Acquire: pairs with the release store in close, made after the CLOSED bit was set. */
+	if (HX_LIKELY(!atomic_load_explicit(&chan->closed, memory_order_acquire)))
+		return -HX_EAGAIN;
+	/* The tail is final once CLOSED is set: drained when head reached it. */
+	if (atomic_load_explicit(&chan->tail, memory_order_relaxed) ==
+	    (CLOSED | atomic_load_explicit(&chan->head, memory_order_relaxed)))
+		return -HX_EPIPE;
+	return -HX_EAGAIN; /* a producer accepted before the close is still copying */
+}
+
+/* Waits until at least one message is ready (then takes up to @max), a close, or the deadline. */
+static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint64_t deadline_ns)
+{
+	for (;;) {
+		size_t taken;
+		uint32_t event;
+		int err;
+
+		err = empty_status(chan);
+		if (err != -HX_EAGAIN || deadline_ns == HX_NOWAIT)
+			return err;
+		if (deadline_ns != HX_FOREVER && hx_time_ns() >= deadline_ns)
+			return -HX_ETIMEDOUT;
+		for (int round = 0; round < SPIN_ROUNDS; round++) {
+			hx_cpu_relax();
+			taken = take_ready(chan, dst, max);
+			if (taken)
+				return (int)taken;
+		}
+
+		/* Acquire: pairs with the release bump in wake_consumer and close. */
+		event = atomic_load_explicit(&chan->data_event, memory_order_acquire);
+		atomic_store_explicit(&chan->consumer_waiting, 1, memory_order_relaxed);
+		/* Pairs with hx_barrier_light in publish: it sees our flag, or we see its seq. */
+		hx_barrier_heavy();
+		taken = take_ready(chan, dst, max);
+		if (!taken && empty_status(chan) == -HX_EAGAIN) {
+			count(&chan->recv_sleeps);
+			/* Woken, timed out or the event moved: the loop decides. */
+			hx_futex_wait(&chan->data_event, event, deadline_ns);
+			taken = take_ready(chan, dst, max);
+		}
+		atomic_store_explicit(&chan->consumer_waiting, 0, memory_order_relaxed);
+		if (taken)
+			return (int)taken;
+	}
+}
+
+static int receive(struct hx_chan *chan, void *dst, size_t max, uint64_t deadline_ns)
+{
+	size_t taken;
+	int result;
+
+	consumer_enter(chan);
+	taken = take_ready(chan, dst, max);
+	result = HX_LIKELY(taken) ? (int)taken : take_slow(chan, dst, max, deadline_ns);
+	if (result > 0)
+		notify_space(chan, (size_t)result);
+	consumer_leave(chan);
+	return result;
+}
+
+int hx_chan_recv(struct hx_chan *chan, void *msg, uint64_t deadline_ns)
+{
+	int result;
+
+	if (HX_UNLIKELY(!chan || !msg))
+		return -HX_EINVAL;
+	result = receive(chan, msg, 1, deadline_ns);
+	return result > 0 ? 0 : result;
+}
+
+int hx_chan_recv_many(struct hx_chan *chan, void *msgs, size_t max, uint64_t deadline_ns)
+{
+	if (!chan || !msgs || max == 0)
+		return -HX_EINVAL;
+	/* The count is returned as an int. */
+	return receive(chan, msgs, HX_MIN(max, (size_t)INT32_MAX), deadline_ns);
+}
+
+/* ---- Life cycle and queries ---------------------------------------------------------------- */
+
+int hx_chan_create(size_t capacity, size_t msg_size, struct hx_chan **out)
+{
+	size_t stride, bytes;
+	unsigned char *raw;
+	struct hx_chan *chan;
+
+	if (!out || capacity == 0 || capacity > HX_CHAN_MAX_CAPACITY || msg_size == 0 ||
+	    msg_size > HX_CHAN_MAX_MSG_SIZE)
+		return -HX_EINVAL;
+	/* Cannot overflow: both factors are bounded above (2^24 slots of at most 64 KiB + 8). */
+	stride = HX_ALIGN_UP(sizeof(struct slot) + msg_size, sizeof(uint64_t));
+	bytes = sizeof(struct hx_chan) + capacity * stride;
+
+	/* hx_alloc aligns to 16; the cache-line layout needs 64. */
+	raw = hx_alloc(bytes + HX_CACHELINE);
+	if (!raw)
+		return -HX_ENOMEM;
+	chan = (struct hx_chan *)HX_ALIGN_UP((uintptr_t)raw, (uintptr_t)HX_CACHELINE);
+	hx_memset(chan, 0, sizeof(*chan));
+	chan->allocation = raw;
+	chan->slots = (unsigned char *)(chan + 1);
+	chan->capacity = capacity;
+	chan->pow2 = (capacity & (capacity - 1)) == 0;
+	chan->mask = capacity - 1;
+	chan->msg_size = msg_size;
+	chan->stride = stride;
+	for (size_t i = 0; i < capacity; i++)
+		atomic_init(&slot_at(chan, i)->seq, 2 * i);
+	/* Publishing the channel to other threads is the caller's business (and orders this). */
+	*out = chan;
+	return 0;
+}
+
+void hx_chan_destroy(struct hx_chan *chan)
+{
+	if (chan)
+		hx_free(chan->allocation);
+}
+
+int hx_chan_close(struct hx_chan *chan)
+{
+	uint64_t old;
+
+	if (!chan)
+		return -HX_EINVAL;
+	/* Relaxed: the release stores below publish the close to everyone who waits. */
+	old = atomic_fetch_or_explicit(&chan->tail, CLOSED, memory_order_relaxed);
+	if (old & CLOSED)
+		return -HX_EPIPE;
+	/* Release: pairs with the consumer's acquire load in empty_status. */
+	atomic_store_explicit(&chan->closed, 1, memory_order_release);
+	/* Release: pairs with the sleepers' acquire loads of the events; then wake everyone. */
+	atomic_fetch_add_explicit(&chan->data_event, 1, memory_order_release);
+	atomic_fetch_add_explicit(&chan->space_event, 1, memory_order_release);
+	hx_futex_wake(&chan->data_event, HX_WAKE_ALL);
+	hx_futex_wake(&chan->space_event, HX_WAKE_ALL);
+	return 0;
+}
+
+size_t hx_chan_len(const struct hx_chan *chan)
+{
+	/* Tail first: a later head can only be larger, so the difference never exceeds the truth.
+	 */
+	uint64_t tail = atomic_load_explicit(&chan->tail, memory_order_relaxed) & ~CLOSED;
+	uint64_t head = atomic_load_explicit(&chan->head, memory_order_relaxed);
+
+	return head >= tail ? 0 : (size_t)HX_MIN(tail - head, chan->capacity);
+}
+
+size_t hx_chan_capacity(const struct hx_chan *chan)
+{
+	return (size_t)chan->capacity;
+}
+
+size_t hx_chan_msg_size(const struct hx_chan *chan)
+{
+	return chan->msg_size;
+}
+
+bool hx_chan_is_closed(const struct hx_chan *chan)
+{
+	return atomic_load_explicit(&chan->tail, memory_order_relaxed) & CLOSED;
+}
+
+void hx_chan_get_stats(const struct hx_chan *chan, struct hx_chan_stats *out)
+{
+	out->sends = atomic_load_explicit(&chan->tail, memory_order_relaxed) & ~CLOSED;
+	out->receives = atomic_load_explicit(&chan->head, memory_order_relaxed);
+	out->full_events = atomic_load_explicit(&chan->full_events, memory_order_relaxed);
+	out->send_sleeps = atomic_load_explicit(&chan->send_sleeps, memory_order_relaxed);
+	out->recv_sleeps = atomic_load_explicit(&chan->recv_sleeps, memory_order_relaxed);
+	out->wakeups = atomic_load_explicit(&chan->wakeups, memory_order_relaxed);
+}
