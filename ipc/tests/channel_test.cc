@@ -572,7 +572,8 @@ TEST_CASE("close while a send is still copying: the message is still received", 
 	}
 	CHECK(wrong == 0);
 	// How often the close really landed inside a copy depends on the machine: reported only.
-	std::printf("close during a copy: %d of %d rounds caught the send in flight\n", in_flight, rounds);
+	std::printf("close during a copy: %d of %d rounds caught the send in flight\n", in_flight,
+	            rounds);
 }
 
 TEST_CASE("close wakes a consumer asleep on an empty channel", "[channel][close]")
