@@ -1,0 +1,794 @@
+/*
+ * channel.pml - a Promela model of the helix channel protocol (docs/channel.md, ipc/channel.c),
+ * checked by spin (ipc/model/channel_model_check.sh; what is modelled and why: README.md here).
+ *
+ * Processes: NPROD producers (hx_chan_send), one consumer (hx_chan_recv, or recv_many), and a
+ * closer (hx_chan_close at any moment, or never). Shared state: tail with its CLOSED bit, the
+ * slots (seq and message), consumer_waiting, space_waiters, the closed flag, the two eventcounts
+ * (futex words) and their futex queues.
+ *
+ * Memory model: x86-TSO. Every plain store goes into the storing process's FIFO store buffer (two
+ * entries; a third store first drains the oldest) and reaches memory later; a load reads the
+ * newest own buffered store to its location (forwarding), else memory. Locked instructions (CAS,
+ * exchange, fetch_add/sub/or) and system calls (futex) drain their own buffer first.
+ * hx_barrier_light() is nothing; hx_barrier_heavy() (membarrier, with a fence on each side in the
+ * caller) drains every buffer, the caller's included, in one step.
+ *
+ * Properties (assertions and end states):
+ *  - every accepted message (CAS succeeded) is received exactly once, at the position it claimed,
+ *    and a message whose send failed is never received;
+ *  - per-producer FIFO: when a message is received, its producer's previous one was received
+ *    already or its send failed;
+ *  - the consumer gets -EPIPE only when every accepted message has been received;
+ *  - at the end every message was received or its send failed;
+ *  - no invalid end state: a process left blocked in futex_wait (a lost wakeup) or any other
+ *    deadlock is reported by spin as an "invalid end state".
+ *
+ * Switches (spin -D...):
+ *   NPROD=n CAP=c NMSG=k     producers (1..3), capacity, messages per producer (default 2, 2, 2)
+ *   NO_CLOSE                 no closer process
+ *   CONSUMER_CLOSES          no closer process; the consumer may close after any receive
+ *   RECV_MANY                the consumer uses hx_chan_recv_many with max 2
+ *   SPURIOUS                 futex_wait may return without a wake (safety only: nothing blocks)
+ *   NOWAIT                   every send is HX_NOWAIT or HX_FOREVER, chosen nondeterministically
+ *   DEADLINE                 producer 0 has a finite deadline: it may pass at any check, and its
+ *                            futex_wait may time out, also racing with a wake that chose it
+ *   FINE_CLAIM               the claim as three steps (load tail, load seq, CAS) instead of one
+ *   SEQ_DOC                  seq as in docs/channel.md (free p, published p + 1) instead of
+ *                            ipc/channel.c's doubled encoding (free 2p, published 2p + 1)
+ * Broken variants (the check expects each to fail):
+ *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
+ *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
+ *   BROKEN_NO_EVENTCOUNT     sleepers load the event word after the re-check, just before futex_wait
+ *   BROKEN_DEADLINE_FIRST    (with DEADLINE) a sender whose futex_wait returned after its deadline
+ *                            gives up at once instead of re-trying the claim first
+ *   SEQ_DOC with CAP=1       the documented encoding cannot tell "full" from "free" at capacity 1
+ */
+
+#ifndef NPROD
+#define NPROD 2
+#endif
+#ifndef CAP
+#define CAP 2
+#endif
+#ifndef NMSG
+#define NMSG 2
+#endif
+#if NPROD > 3
+#error "at most 3 producers (store buffers and futex queues are sized for 5 processes)"
+#endif
+
+#define TOTAL (NPROD * NMSG)     /* messages 1..TOTAL; m is number (m-1)%NMSG+1 of producer (m-1)/NMSG */
+#define CONS NPROD               /* process numbers: producers 0..NPROD-1, the consumer, the closer */
+#define CLOSER (NPROD + 1)
+#define NPROC (NPROD + 2)
+#define CLOSED 128               /* bit 63 of tail */
+
+#ifdef RECV_MANY
+#define MAXTAKE 2
+#else
+#define MAXTAKE 1
+#endif
+
+#if defined(DEADLINE) || defined(NOWAIT)
+#define SENDS_MAY_FAIL           /* a send may fail while the channel is open */
+#if defined(NO_CLOSE) || defined(CONSUMER_CLOSES)
+#error "DEADLINE and NOWAIT need the closer: the consumer cannot count the messages to expect"
+#endif
+#endif
+
+/* Sequence numbers of position p in its slot. */
+#ifdef SEQ_DOC
+#define FREE(p)      (p)
+#define PUBLISHED(p) ((p) + 1)
+#define FREED(p)     ((p) + CAP)
+#define INITIAL(s)   (s)
+#else
+#define FREE(p)      (2 * (p))
+#define PUBLISHED(p) (2 * (p) + 1)
+#define FREED(p)     (2 * ((p) + CAP))
+#define INITIAL(s)   (2 * (s))
+#endif
+
+/* ---- shared memory ---------------------------------------------------------------------------- */
+
+byte tail;                    /* next position to claim | CLOSED; locked instructions only */
+byte slot_seq[CAP];
+byte slot_msg[CAP];           /* the message: written before the seq store that publishes it */
+bit  consumer_waiting;        /* plain stores by the consumer, exchange by producers */
+bit  closed;                  /* plain (release) store by close; read by the consumer */
+byte space_waiters;           /* fetch_add / fetch_sub */
+
+/*
+ * The eventcounts data_event and space_event (futex words). Their values matter only through
+ * futex_wait's "is the word still e", so instead of the counters the model keeps, per word, the set
+ * of processes whose loaded e is still current: a load adds the loader, an increment empties the set
+ * (exact while a 32-bit counter does not wrap between a load and the futex_wait).
+ */
+#define DATA 0
+#define SPACE 1
+byte current[2];
+byte queue[2];                /* futex sleepers on each word: bit i = process i */
+
+hidden byte hx_i;             /* loop counter inside atomic steps; not part of the state */
+
+/* ---- x86-TSO store buffers -------------------------------------------------------------------- */
+
+#define A_NONE 0
+#define A_SEQ(s) (1 + (s))    /* slot_seq[s] */
+#define A_WAITING (CAP + 1)   /* consumer_waiting */
+#define A_CLOSED (CAP + 2)    /* closed */
+
+#define MAXPROC 5
+byte sb_addr[2 * MAXPROC];    /* process p: entries 2p (oldest) and 2p + 1 */
+byte sb_val[2 * MAXPROC];
+#define SBA(p, k) sb_addr[2 * (p) + (k)]
+#define SBV(p, k) sb_val[2 * (p) + (k)]
+
+inline write_memory(a, v)
+{
+	if
+	:: a == A_WAITING -> consumer_waiting = v
+	:: a == A_CLOSED -> closed = v
+	:: else -> slot_seq[a - 1] = v
+	fi
+}
+
+/* The oldest entry of p's buffer reaches memory. */
+inline drain_oldest(p)
+{
+	write_memory(SBA(p, 0), SBV(p, 0));
+	SBA(p, 0) = SBA(p, 1);
+	SBV(p, 0) = SBV(p, 1);
+	SBA(p, 1) = A_NONE;
+	SBV(p, 1) = 0
+}
+
+/* All of p's buffer reaches memory (p's locked instruction, system call or a heavy barrier). */
+inline drain(p)
+{
+	if
+	:: SBA(p, 0) != A_NONE -> drain_oldest(p)
+	:: else -> skip
+	fi;
+	if
+	:: SBA(p, 0) != A_NONE -> drain_oldest(p)
+	:: else -> skip
+	fi
+}
+
+/* A plain store by p (inside an atomic step). */
+inline buffer_store(p, a, v)
+{
+	if
+	:: SBA(p, 1) != A_NONE -> drain_oldest(p)
+	:: else -> skip
+	fi;
+	if
+	:: SBA(p, 0) == A_NONE -> SBA(p, 0) = a; SBV(p, 0) = v
+	:: else -> SBA(p, 1) = a; SBV(p, 1) = v
+	fi
+}
+
+inline store(p, a, v)
+{
+	d_step { buffer_store(p, a, v) }
+}
+
+/*
+ * When a buffered store reaches memory is observable only through loads of its location (and the
+ * owner's own fences), so the model drains lazily: a process about to load location a from
+ * memory may first let another process's buffer drain up to its store to a, or not. Every TSO
+ * execution has a run of this model with the same loads and results and vice versa, with far
+ * fewer interleavings than a drainer that may run at every step.
+ */
+inline maybe_drain_writer_of(a)
+{
+	if
+	:: true -> skip
+	:: SBA(0, 0) == (a) -> d_step { drain_oldest(0) }
+	:: SBA(0, 1) == (a) -> d_step { drain(0) }
+	:: SBA(1, 0) == (a) -> d_step { drain_oldest(1) }
+	:: SBA(1, 1) == (a) -> d_step { drain(1) }
+	:: SBA(2, 0) == (a) -> d_step { drain_oldest(2) }
+	:: SBA(2, 1) == (a) -> d_step { drain(2) }
+	:: SBA(3, 0) == (a) -> d_step { drain_oldest(3) }
+	:: SBA(3, 1) == (a) -> d_step { drain(3) }
+	:: SBA(4, 0) == (a) -> d_step { drain_oldest(4) }
+	:: SBA(4, 1) == (a) -> d_step { drain(4) }
+	fi
+}
+
+/* out = slot_seq[s] as loaded by p (inside an atomic step). */
+inline load_seq(p, s, out)
+{
+	if
+	:: SBA(p, 1) == A_SEQ(s) -> out = SBV(p, 1)
+	:: SBA(p, 1) != A_SEQ(s) && SBA(p, 0) == A_SEQ(s) -> out = SBV(p, 0)
+	:: else -> maybe_drain_writer_of(A_SEQ(s)); out = slot_seq[s]
+	fi
+}
+
+/* hx_barrier_heavy() by @me (inside an atomic step). */
+inline barrier_heavy(me)
+{
+#if defined(BROKEN_NO_HEAVY_BARRIER)
+	skip
+#else
+	d_step {
+		hx_i = 0;
+		do
+#if defined(BROKEN_HEAVY_NOT_SELF)
+		:: hx_i < NPROC && hx_i != me -> drain(hx_i); hx_i++
+		:: hx_i < NPROC && hx_i == me -> hx_i++
+#else
+		:: hx_i < NPROC -> drain(hx_i); hx_i++
+#endif
+		:: else -> break
+		od;
+		hx_i = 0
+	}
+#endif
+}
+
+/* ---- counterexamples: spin -t prints these lines ("MSC: ...") when it replays a trail ----------- */
+
+inline who(me)
+{
+	if
+	:: me == CONS -> printf("consumer")
+	:: me == CLOSER -> printf("closer")
+	:: else -> printf("producer %d", me)
+	fi
+}
+
+#define WORD(w) if :: w == DATA -> printf("data_event") :: else -> printf("space_event") fi
+#define MESSAGE(m) printf("message p%d.%d", ((m) - 1) / NMSG, ((m) - 1) % NMSG + 1)
+
+/* ---- futex ------------------------------------------------------------------------------------ */
+
+#define W_SLEEPING 0
+#define W_AGAIN    1          /* the word was no longer e */
+#define W_WOKEN    2          /* a wake chose it (or it woke spuriously) */
+#define W_TIMEDOUT 3
+
+/* e = load(event[w]) by me */
+#define LOAD_EVENT(w, me) current[w] = current[w] | (1 << (me))
+#define FORGET_EVENT(w, me) current[w] = current[w] & ~(1 << (me))
+
+/*
+ * hx_futex_wait(&event[w], e, deadline) in two parts. futex_wait: compare and enqueue, one step,
+ * leaving r = W_AGAIN or W_SLEEPING. futex_return: the return, written at the start of the
+ * caller's next atomic step: when sleeping, it waits until a wake has dequeued the process
+ * (SPURIOUS: or leaves on its own; DEADLINE: producer 0 may time out, dequeueing itself so that
+ * a later wake picks someone else). A return only reads a queue bit that nobody but the process
+ * sets again, so joining it to the next step hides no interleaving.
+ */
+inline futex_wait(me, w, r)
+{
+	d_step {
+		drain(me);
+		printf("MSC: "); who(me); printf(" futex_wait("); WORD(w);
+		if
+		:: (current[w] & (1 << me)) == 0 -> r = W_AGAIN; printf(", e): the word moved, returns\n")
+		:: else -> queue[w] = queue[w] | (1 << me); r = W_SLEEPING; printf(", e): sleeps\n")
+		fi;
+		FORGET_EVENT(w, me)
+	}
+}
+
+inline futex_return(me, w, r)
+{
+	if
+	:: r != W_SLEEPING -> skip
+	:: r == W_SLEEPING && (queue[w] & (1 << me)) == 0 ->
+		r = W_WOKEN; printf("MSC: "); who(me); printf(" wakes up\n")
+#ifdef SPURIOUS
+	:: r == W_SLEEPING && (queue[w] & (1 << me)) != 0 ->
+		queue[w] = queue[w] & ~(1 << me); r = W_WOKEN;
+		printf("MSC: "); who(me); printf(" wakes up spuriously\n")
+#endif
+#ifdef DEADLINE
+	:: me == 0 && r == W_SLEEPING && (queue[w] & (1 << me)) != 0 ->
+		queue[w] = queue[w] & ~(1 << me); r = W_TIMEDOUT;
+		printf("MSC: "); who(me); printf(" times out\n")
+#endif
+	fi
+}
+
+/* hx_futex_wake(&event[w], 1): any one sleeper (inside an atomic step). */
+inline wake_one(w)
+{
+	if
+	:: queue[w] & 1 -> queue[w] = queue[w] & ~1
+	:: queue[w] & 2 -> queue[w] = queue[w] & ~2
+	:: queue[w] & 4 -> queue[w] = queue[w] & ~4
+	:: queue[w] & 8 -> queue[w] = queue[w] & ~8
+	:: queue[w] & 16 -> queue[w] = queue[w] & ~16
+	:: queue[w] == 0 -> skip
+	fi
+}
+
+/* hx_futex_wake(&event[w], n) for n of 1 or 2 */
+inline futex_wake(me, w, n)
+{
+	atomic {
+		d_step {
+			drain(me);
+			printf("MSC: "); who(me); printf(" futex_wake("); WORD(w);
+			printf(", %d), sleepers (bit per process): %d\n", n, queue[w])
+		};
+		wake_one(w);
+		if
+		:: n > 1 -> wake_one(w)
+		:: else -> skip
+		fi
+	}
+}
+
+/* ---- ghost state for the properties ----------------------------------------------------------- */
+
+#define M_NONE     0
+#define M_CLAIMED  1          /* its CAS succeeded: accepted */
+#define M_RECEIVED 2
+#define M_FAILED   3          /* its send returned an error */
+
+byte msg_state[TOTAL + 1];
+byte claim_pos[TOTAL + 1];    /* its position, while accepted and not yet received */
+byte finished;                /* producers and consumer that returned */
+byte producers_finished;
+
+/*
+ * hx_chan_close(): fetch_or(tail, CLOSED); store(closed, 1, release); bump both events and wake
+ * everyone. The bumps and wakes are one step: after the CLOSED bit, a sleeper that loads an event
+ * after its bump re-checks and sees the close (the release store is drained by the first bump),
+ * and one that loaded it before either fails futex_wait's compare or is queued and woken, in any
+ * order of the four operations.
+ */
+inline close_channel(me)
+{
+	d_step { drain(me); tail = tail | CLOSED; printf("MSC: "); who(me); printf(" closes: CLOSED set\n") };
+	store(me, A_CLOSED, 1);
+	d_step {
+		drain(me);
+		current[DATA] = 0;
+		current[SPACE] = 0;
+		queue[DATA] = 0;
+		queue[SPACE] = 0;
+		printf("MSC: "); who(me); printf(" closes: events bumped, everyone woken\n")
+	}
+}
+
+/* ---- send ------------------------------------------------------------------------------------- */
+
+#define C_CLAIMED 1
+#define C_FULL    2
+#define C_CLOSED  3
+
+/*
+ * try_claim(): load(tail); CLOSED -> C_CLOSED; load(slot(pos).seq): free -> CAS -> C_CLAIMED;
+ * older -> C_FULL; newer (another producer took pos) -> reload tail. By default one step: a claim
+ * whose loads went stale in between fails its CAS or re-reads, and neither changes anything another
+ * process can see, so merging removes only retries (FINE_CLAIM: three steps, checked too).
+ */
+inline claim_once(me, m, pos, seq, outcome)
+{
+	pos = tail;
+	if
+	:: pos & CLOSED -> outcome = C_CLOSED
+	:: else ->
+		load_seq(me, pos % CAP, seq);
+		d_step {
+			assert(seq <= FREE(pos));   /* no slot runs ahead of tail */
+			if
+			:: seq == FREE(pos) ->
+				drain(me);          /* CAS: a locked instruction */
+				tail = pos + 1;
+				assert(msg_state[m] == M_NONE);
+				msg_state[m] = M_CLAIMED;
+				claim_pos[m] = pos;
+				outcome = C_CLAIMED;
+				printf("MSC: producer %d claims position %d for ", me, pos); MESSAGE(m); printf("\n")
+			:: else -> outcome = C_FULL; printf("MSC: producer %d finds the channel full\n", me)
+			fi;
+			seq = 0
+		}
+	fi
+}
+
+#ifdef FINE_CLAIM
+inline try_claim(me, m, pos, seq, outcome)
+{
+	pos = tail;
+	do
+	:: pos & CLOSED -> outcome = C_CLOSED; break
+	:: else ->
+		atomic { load_seq(me, pos % CAP, seq) };
+		if
+		:: seq == FREE(pos) ->
+			/* CAS_weak(tail, pos -> pos + 1); a failure returns the current tail in pos */
+			atomic {
+				drain(me);
+				if
+				:: tail == pos ->
+					tail = pos + 1;
+					assert(msg_state[m] == M_NONE);
+					msg_state[m] = M_CLAIMED;
+					claim_pos[m] = pos;
+					outcome = C_CLAIMED;
+					printf("MSC: producer %d claims position %d for ", me, pos); MESSAGE(m); printf("\n")
+				:: else -> pos = tail; outcome = 0
+				fi;
+				seq = 0
+			};
+			if
+			:: outcome == C_CLAIMED -> break
+			:: else -> skip
+			fi
+		:: seq > FREE(pos) -> seq = 0; pos = tail     /* another producer took pos */
+		:: seq < FREE(pos) -> seq = 0; outcome = C_FULL; break
+		fi
+	od;
+	skip
+}
+#else
+inline try_claim(me, m, pos, seq, outcome)
+{
+	atomic { claim_once(me, m, pos, seq, outcome) }
+}
+#endif
+
+proctype producer(byte me)
+{
+	byte n = 1;               /* message number */
+	byte m, pos, seq, r, outcome;
+	bit nowait, late;         /* late: the deadline has passed (DEADLINE, producer 0) */
+
+	do
+	:: n > NMSG -> break
+	:: else ->
+		m = me * NMSG + n;
+#ifdef NOWAIT
+		if
+		:: nowait = 1
+		:: nowait = 0
+		fi;
+#endif
+		try_claim(me, m, pos, seq, outcome);
+		if
+		:: outcome == C_FULL && nowait -> goto failed
+		:: outcome == C_FULL && !nowait ->
+			/* claim_slow() (the spinning is left out: the sleep path re-tries anyway) */
+			do
+			:: true ->
+#ifdef DEADLINE
+				if
+				:: me == 0 && !late -> late = 1   /* the deadline passes here */
+				:: true -> skip
+				fi;
+				if
+				:: late -> outcome = 0; goto failed
+				:: else -> skip
+				fi;
+#endif
+				/* e = load(space_event); fetch_add(space_waiters); heavy barrier; re-try */
+#ifndef BROKEN_NO_EVENTCOUNT
+				LOAD_EVENT(SPACE, me);
+#endif
+				d_step { drain(me); space_waiters++; printf("MSC: producer %d: space_waiters++, heavy barrier, re-try\n", me) };
+#ifdef FINE_CLAIM
+				atomic { barrier_heavy(me) };
+				try_claim(me, m, pos, seq, outcome);
+#else
+				atomic { barrier_heavy(me); claim_once(me, m, pos, seq, outcome) };
+#endif
+				if
+				:: outcome == C_FULL ->
+#ifdef BROKEN_NO_EVENTCOUNT
+					LOAD_EVENT(SPACE, me);
+#endif
+					futex_wait(me, SPACE, r);
+#if defined(BROKEN_DEADLINE_FIRST)
+					atomic {
+						futex_return(me, SPACE, r);
+						if
+						:: r == W_TIMEDOUT -> late = 1
+						:: me == 0 && r == W_WOKEN -> late = 1  /* woken, but past the deadline too */
+						:: true -> skip
+						fi
+					};
+					if
+					:: late ->
+						d_step { drain(me); space_waiters--; FORGET_EVENT(SPACE, me) };
+						r = 0; outcome = 0; goto failed
+					:: else -> skip
+					fi;
+					r = 0;
+					try_claim(me, m, pos, seq, outcome)
+#elif defined(FINE_CLAIM)
+					atomic {
+						futex_return(me, SPACE, r);
+						if
+						:: r == W_TIMEDOUT -> late = 1
+						:: else -> skip
+						fi;
+						r = 0
+					};
+					try_claim(me, m, pos, seq, outcome)
+#else
+					/* the loop's deadline check comes after this claim: a timeout just sets late */
+					atomic {
+						futex_return(me, SPACE, r);
+						if
+						:: r == W_TIMEDOUT -> late = 1
+						:: else -> skip
+						fi;
+						r = 0;
+						claim_once(me, m, pos, seq, outcome)
+					}
+#endif
+				:: else -> skip
+				fi;
+				d_step { drain(me); space_waiters--; FORGET_EVENT(SPACE, me) };   /* e is dead */
+				if
+				:: outcome != C_FULL -> break
+				:: else -> skip
+				fi
+			od
+		:: else -> skip
+		fi;
+		if
+		:: outcome == C_CLOSED -> goto failed
+		:: else -> skip
+		fi;
+		/* publish(): copy the message in, store(seq, 2pos + 1, release) */
+		d_step {
+			slot_msg[pos % CAP] = m;    /* nobody reads it before the seq store below */
+			buffer_store(me, A_SEQ(pos % CAP), PUBLISHED(pos));
+			printf("MSC: producer %d publishes position %d (the store is buffered)\n", me, pos);
+			pos = 0; outcome = 0; late = 0
+		}
+		/* hx_barrier_light(): nothing at run time; this load may pass the store above */
+		atomic {
+			maybe_drain_writer_of(A_WAITING);
+			r = consumer_waiting;
+			printf("MSC: producer %d loads consumer_waiting = %d\n", me, r)
+		};
+		if
+		:: r ->
+			/* wake_consumer(): exchange, then bump data_event and wake */
+			atomic {
+				d_step { drain(me) };
+				maybe_drain_writer_of(A_WAITING);
+				d_step { r = consumer_waiting; consumer_waiting = 0 }
+			};
+			if
+			:: r ->
+				d_step { drain(me); current[DATA] = 0 };
+				futex_wake(me, DATA, 1);
+				r = 0
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
+		goto next;
+failed:
+		skip;
+		/* -EPIPE (closed), -EAGAIN (NOWAIT, full), -ETIMEDOUT (DEADLINE, full) */
+		d_step {
+			assert(msg_state[m] == M_NONE);
+			msg_state[m] = M_FAILED;
+			printf("MSC: producer %d: the send of ", me); MESSAGE(m); printf(" fails\n");
+			pos = 0; outcome = 0; late = 0
+		};
+next:
+		skip;
+		d_step { m = 0; nowait = 0; n++ }
+	od;
+	skip;
+	d_step { producers_finished++; finished++ }
+}
+
+/* ---- receive (one consumer) ------------------------------------------------------------------- */
+
+#define T_MESSAGE 1
+#define T_EMPTY   2
+#define T_DRAINED 3           /* empty, closed, every accepted position received: -EPIPE */
+
+/*
+ * take_ready() and, when it took nothing, empty_status(), as one step: load(slot(head).seq);
+ * while published (up to @max): copy out, store(seq, 2(head + C), release) into the buffer,
+ * head++. Else load(closed), load(tail): drained when tail == CLOSED|head. One step, because a
+ * published slot stays published until the consumer frees it, closed stays set and a drained
+ * channel stays drained: the split loads have the same outcomes as this look at one moment.
+ */
+inline look(head, taken, outcome, max, r)
+{
+	taken = 0;
+	do
+	:: taken < max ->
+		load_seq(CONS, head % CAP, r);
+		if
+		:: r == PUBLISHED(head) ->
+			d_step {
+				r = slot_msg[head % CAP];
+				slot_msg[head % CAP] = 0;
+				assert(r >= 1 && r <= TOTAL);
+				assert(msg_state[r] == M_CLAIMED);      /* accepted, not received before */
+				assert(claim_pos[r] == head);           /* the message of this position */
+				/* Per-producer FIFO: the producer's previous message was received or failed. */
+				assert((r - 1) % NMSG == 0 ||
+				       msg_state[r - 1] == M_RECEIVED || msg_state[r - 1] == M_FAILED);
+				msg_state[r] = M_RECEIVED;
+				claim_pos[r] = 0;
+				printf("MSC: consumer takes "); MESSAGE(r); printf(" at position %d, frees the slot (buffered)\n", head);
+				buffer_store(CONS, A_SEQ(head % CAP), FREED(head));   /* free */
+				head++;
+				taken++
+			}
+		:: else -> break
+		fi
+	:: else -> break
+	od;
+	r = 0;
+	if
+	:: taken > 0 -> outcome = T_MESSAGE
+	:: else ->
+		if
+		:: SBA(CONS, 1) == A_CLOSED || SBA(CONS, 0) == A_CLOSED -> r = 1
+		:: else -> maybe_drain_writer_of(A_CLOSED); r = closed
+		fi;
+		d_step {
+			if
+			:: r && tail == (CLOSED | head) -> outcome = T_DRAINED
+			:: else -> outcome = T_EMPTY
+			fi;
+			r = 0
+		}
+	fi
+}
+
+proctype consumer()
+{
+	byte head, taken, r, outcome;
+#ifdef CONSUMER_CLOSES
+	bit closed_it;
+#endif
+
+	do
+	:: head == TOTAL -> break     /* everything received (possible only when no send failed) */
+	:: else ->
+		atomic { look(head, taken, outcome, MAXTAKE, r) };
+		/* take_slow() (the spinning is left out: the sleep path re-checks anyway) */
+		do
+		:: outcome != T_EMPTY -> break
+		:: else ->
+			/* e = load(data_event); store(consumer_waiting, 1); heavy barrier; re-check */
+#ifndef BROKEN_NO_EVENTCOUNT
+			LOAD_EVENT(DATA, CONS);
+#endif
+			store(CONS, A_WAITING, 1);
+			atomic {
+				barrier_heavy(CONS);
+				look(head, taken, outcome, MAXTAKE, r);
+				printf("MSC: consumer: consumer_waiting = 1 (buffered), heavy barrier, re-check: ");
+				if
+				:: outcome == T_EMPTY -> printf("empty\n")
+				:: outcome == T_MESSAGE -> printf("took a message\n")
+				:: outcome == T_DRAINED -> printf("closed and drained\n")
+				fi;
+				if
+				:: outcome != T_EMPTY -> FORGET_EVENT(DATA, CONS)   /* e is dead */
+				:: else -> skip
+				fi
+			};
+			if
+			:: outcome == T_EMPTY ->
+#ifdef BROKEN_NO_EVENTCOUNT
+				LOAD_EVENT(DATA, CONS);
+#endif
+				futex_wait(CONS, DATA, r);
+				atomic {
+					futex_return(CONS, DATA, r);
+					r = 0;
+					look(head, taken, outcome, MAXTAKE, r)
+				}
+			:: else -> skip
+			fi;
+			store(CONS, A_WAITING, 0)
+		od;
+		if
+		:: outcome == T_DRAINED -> break
+		:: else -> skip
+		fi;
+		/* notify_space(taken): hx_barrier_light(); this load may pass the free stores */
+		r = space_waiters;
+		if
+		:: r > 0 ->
+			d_step { drain(CONS); current[SPACE] = 0 };
+			futex_wake(CONS, SPACE, taken)
+		:: else -> skip
+		fi;
+		r = 0; taken = 0; outcome = 0;
+#ifdef CONSUMER_CLOSES
+		if
+		:: !closed_it -> closed_it = 1; close_channel(CONS)
+		:: true -> skip
+		fi
+#endif
+	od;
+	if
+	:: outcome == T_DRAINED ->
+		/* -EPIPE: closed and drained, so everything accepted has been received */
+		d_step {
+			printf("MSC: consumer gets -EPIPE\n");
+			hx_i = 1;
+			do
+			:: hx_i <= TOTAL -> assert(msg_state[hx_i] != M_CLAIMED); hx_i++
+			:: else -> break
+			od;
+			hx_i = 0
+		}
+	:: else -> skip
+	fi;
+	d_step { outcome = 0; finished++ }
+}
+
+/*
+ * Closes at a nondeterministic moment, or never (or, when sends may fail and the consumer cannot
+ * count, after the last send returned). The choice is made first: a closer that could still close
+ * at any time would rescue every stuck run, hiding lost wakeups.
+ */
+proctype closer()
+{
+	bit early;
+
+	if
+	:: early = 1
+#ifdef SENDS_MAY_FAIL
+	:: early = 0
+#else
+	:: goto done
+#endif
+	fi;
+	if
+	:: early -> skip
+	:: !early -> producers_finished == NPROD
+	fi;
+	close_channel(CLOSER);
+done:
+	skip
+}
+
+init
+{
+	atomic {
+		hx_i = 0;
+		do
+		:: hx_i < CAP -> slot_seq[hx_i] = INITIAL(hx_i); hx_i++
+		:: else -> break
+		od;
+		hx_i = 0;
+		do
+		:: hx_i < NPROD -> run producer(hx_i); hx_i++
+		:: else -> break
+		od;
+		hx_i = 0;
+		run consumer();
+#if !defined(NO_CLOSE) && !defined(CONSUMER_CLOSES)
+		run closer()
+#endif
+	}
+	/* Everyone returned: every message was received exactly once or its send failed. */
+	finished == NPROD + 1;
+	d_step {
+		hx_i = 1;
+		do
+		:: hx_i <= TOTAL ->
+			assert(msg_state[hx_i] == M_RECEIVED || msg_state[hx_i] == M_FAILED);
+			hx_i++
+		:: else -> break
+		od;
+		hx_i = 0
+	}
+}
