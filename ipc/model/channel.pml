@@ -34,15 +34,15 @@
  *   DEADLINE                 producer 0 has a finite deadline: it may pass at any check, and its
  *                            futex_wait may time out, also racing with a wake that chose it
  *   FINE_CLAIM               the claim as three steps (load tail, load seq, CAS) instead of one
- *   SEQ_DOC                  seq as in docs/channel.md (free p, published p + 1) instead of
- *                            ipc/channel.c's doubled encoding (free 2p, published 2p + 1)
+ *   SEQ_VYUKOV               Vyukov's seq encoding (free p, published p + 1, freed p + C) instead
+ *                            of channel.c's doubled one (free 2p, published 2p + 1, freed 2(p + C))
  * Broken variants (the check expects each to fail):
  *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
  *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
  *   BROKEN_NO_EVENTCOUNT     sleepers load the event word after the re-check, just before futex_wait
  *   BROKEN_DEADLINE_FIRST    (with DEADLINE) a sender whose futex_wait returned after its deadline
  *                            gives up at once instead of re-trying the claim first
- *   SEQ_DOC with CAP=1       the documented encoding cannot tell "full" from "free" at capacity 1
+ *   SEQ_VYUKOV with CAP=1    Vyukov's encoding cannot tell "published p" from "free for p + 1"
  */
 
 #ifndef NPROD
@@ -78,7 +78,7 @@
 #endif
 
 /* Sequence numbers of position p in its slot. */
-#ifdef SEQ_DOC
+#ifdef SEQ_VYUKOV
 #define FREE(p)      (p)
 #define PUBLISHED(p) ((p) + 1)
 #define FREED(p)     ((p) + CAP)

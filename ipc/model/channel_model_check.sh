@@ -6,7 +6,8 @@
 # ./pan -m DEPTH, then the verdict from pan's report. The correct model must report "errors: 0",
 # no invalid end state and a complete search ("search depth too small" or running out of memory
 # fails the check); each broken variant must fail, with the kind of error it is built to show, and
-# its counterexample (the MSC lines of spin's replay) is printed and kept in the undeclared outputs.
+# its counterexample is printed (the MSC lines of spin's replay) and kept step by step
+# (spin -t -p -g -l) in the undeclared outputs as NAME.trail.txt.
 #
 # Environment: HX_MODEL_JOBS (default 2) configurations at a time; HX_MODEL_ONLY=regex to run some.
 set -uo pipefail
@@ -41,12 +42,12 @@ configs=(
 	"p2_c2_m2_nowait|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DNOWAIT"
 	"p2_c1_m2_deadline|pass|-DNPROD=2 -DCAP=1 -DNMSG=2 -DDEADLINE"
 	"p2_c2_m2_spurious|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DSPURIOUS"
-	"p2_c2_m2_seq_doc|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DSEQ_DOC"
+	"p2_c2_m2_seq_vyukov|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DSEQ_VYUKOV"
 	"broken_no_heavy_barrier|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_NO_HEAVY_BARRIER|-w26 -i|-DREACH"
 	"broken_heavy_not_self|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_HEAVY_NOT_SELF|-w26 -i|-DREACH"
 	"broken_no_eventcount|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_NO_EVENTCOUNT|-w26 -i|-DREACH"
 	"broken_deadline_first|invalid end state|-DNPROD=2 -DCAP=1 -DNMSG=2 -DDEADLINE -DBROKEN_DEADLINE_FIRST"
-	"broken_seq_doc_capacity_1|assertion violated|-DNPROD=2 -DCAP=1 -DNMSG=2 -DSEQ_DOC|-w26 -i|-DREACH"
+	"broken_seq_vyukov_capacity_1|assertion violated|-DNPROD=2 -DCAP=1 -DNMSG=2 -DSEQ_VYUKOV|-w26 -i|-DREACH"
 )
 
 # Runs one configuration in its own directory; writes the verdict line to $dir/verdict and exits 0
@@ -74,7 +75,7 @@ run_config() {
 	depth_reached=$(sed -n -E 's/.*depth reached ([0-9]+).*/\1/p' pan.log | tail -n 1)
 	seconds=$(sed -n -E 's/^pan: elapsed time ([0-9.e+]+) seconds.*/\1/p' pan.log | tail -n 1)
 	found=$(sed -n -E 's/^pan:[0-9]+: (.*) \(at depth [0-9]+\)$/\1/p' pan.log | head -n 1)
-	printf -v verdict '%-26s states %10s  depth %4s  time %6ss  %s' "$name" "${states:-?}" \
+	printf -v verdict '%-28s states %10s  depth %4s  time %6ss  %s' "$name" "${states:-?}" \
 		"${depth_reached:-?}" "${seconds:-?}" "$defines"
 
 	if [ -z "$errors" ] || [ -z "$states" ]; then
@@ -103,9 +104,11 @@ run_config() {
 	# The counterexample as a message sequence: spin replays the trail and prints the MSC lines.
 	# shellcheck disable=SC2086
 	spin -t $defines channel.pml >replay.log 2>&1
+	# shellcheck disable=SC2086
+	spin -t -p -g -l $defines channel.pml >replay_steps.log 2>&1
 	sed -n -E 's/^ *MSC: +//p' replay.log |
 		sed -E 's/ +/ /g; s/\( /(/g; s/ ([,)])/\1/g; s/ $//; s/^/    /' >counterexample.txt
-	mkdir -p "$keep" && cp replay.log "$keep/$name.replay.txt" 2>/dev/null
+	mkdir -p "$keep" && cp replay_steps.log "$keep/$name.trail.txt" 2>/dev/null
 	cat counterexample.txt >>verdict
 	return $status
 }
