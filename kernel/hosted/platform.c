@@ -9,6 +9,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -163,9 +164,31 @@ void hx_irq_restore(unsigned long flags)
 	(void)flags;
 }
 
+static __thread void *task_context;
+
+void *hx_task_context(void)
+{
+	return task_context;
+}
+
+void hx_task_set_context(void *context)
+{
+	task_context = context;
+}
+
+void hx_yield(void)
+{
+	sched_yield();
+}
+
 uint64_t hx_task_id(void)
 {
-	return (uint64_t)gettid();
+	/* gettid(2) is a system call every time: once per thread is enough. */
+	static __thread uint64_t tid;
+
+	if (HX_UNLIKELY(!tid))
+		tid = (uint64_t)gettid();
+	return tid;
 }
 
 /* Serialises whole calls: write(2) may return short, and a retry must not let another line in. */

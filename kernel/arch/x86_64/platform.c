@@ -17,6 +17,25 @@ void hx_cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
+/* No scheduler yet: the boot task is the only task. */
+static void *boot_task_context;
+
+void *hx_task_context(void)
+{
+	return boot_task_context;
+}
+
+void hx_task_set_context(void *context)
+{
+	boot_task_context = context;
+}
+
+void hx_yield(void)
+{
+	/* No scheduler yet: nobody else to run. */
+	__builtin_ia32_pause();
+}
+
 unsigned long hx_irq_save(void)
 {
 	unsigned long flags;

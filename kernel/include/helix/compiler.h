@@ -3,9 +3,9 @@
  * Compiler helpers shared by every helix component, kernel and hosted alike. Freestanding.
  *
  * The headers are C11, and C++ (the Catch2 tests) can include them too: each header's declarations
- * sit between HX_BEGIN_DECLS and HX_END_DECLS (extern "C" in C++), and the three C11 spellings C++
- * lacks have macros: HX_NORETURN, HX_ATOMIC(T) (std::atomic<T> in C++, the same size, alignment and
- * representation for the lock-free integers helix uses) and HX_STATIC_ASSERT.
+ * sit between HX_BEGIN_DECLS and HX_END_DECLS (extern "C" in C++), and the four C11 spellings C++
+ * lacks have macros: HX_NORETURN, HX_ALIGNAS(n), HX_ATOMIC(T) (std::atomic<T> in C++, the same
+ * size, alignment and representation for the lock-free integers helix uses) and HX_STATIC_ASSERT.
  */
 #ifndef HELIX_COMPILER_H
 #define HELIX_COMPILER_H
@@ -15,6 +15,7 @@
 
 #ifdef __cplusplus
 #include <atomic>
+#define HX_ALIGNAS(n)               alignas(n)
 #define HX_BEGIN_DECLS              extern "C" {
 #define HX_END_DECLS                }
 #define HX_NORETURN                 [[noreturn]]
@@ -26,10 +27,11 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               "std::atomic<uint32_t> must be laid out as C11's _Atomic uint32_t");
 #else
 #include <stdatomic.h>
+#define HX_ALIGNAS(n) _Alignas(n)
 #define HX_BEGIN_DECLS
 #define HX_END_DECLS
 #define HX_NORETURN                 _Noreturn
-#define HX_ATOMIC(type)             _Atomic type
+#define HX_ATOMIC(type)             _Atomic(type)
 #define HX_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
@@ -50,6 +52,20 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
 #define HX_ALIGN_DOWN(x, align) ((x) & ~((__typeof__(x))(align)-1))
 #define HX_ALIGN_UP(x, align)   HX_ALIGN_DOWN((x) + ((__typeof__(x))(align)-1), (align))
 #define HX_IS_ALIGNED(x, align) (((x) & ((__typeof__(x))(align)-1)) == 0)
+
+/*
+ * hx_index_nospec - @index if it is below @size, else 0, computed without a branch the CPU could
+ * speculate past (Linux's array_index_nospec): bounds-check first, then clamp with this before
+ * using a value from user space as an array index. @size must be at most 2^63.
+ */
+static inline uint64_t hx_index_nospec(uint64_t index, uint64_t size)
+{
+	/* All ones when index < size: both index and size - 1 - index have the top bit clear. */
+	uint64_t mask = (uint64_t)((int64_t) ~(index | (size - 1 - index)) >> 63);
+
+	__asm__("" : "+r"(mask)); /* keep the compiler from turning the mask back into a branch */
+	return index & mask;
+}
 
 #define HX_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 

@@ -31,6 +31,7 @@ HX_BEGIN_DECLS
 	X(EEXIST, 17, "already exists")            \
 	X(ENODEV, 19, "no such device")            \
 	X(EINVAL, 22, "invalid argument")          \
+	X(EMFILE, 24, "too many open handles")     \
 	X(ENOSPC, 28, "no space left")             \
 	X(EPIPE, 32, "broken pipe (closed)")       \
 	X(ERANGE, 34, "out of range")              \

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <helix/abi.h>
 #include <helix/compiler.h>
 
 HX_BEGIN_DECLS
@@ -44,9 +45,8 @@ void hx_free(void *ptr);
 /* ---- Time --------------------------------------------------------------------------------------
  */
 
-/* Deadlines are absolute hx_time_ns() values; these two are special. */
-#define HX_NOWAIT  ((uint64_t)0)          /* try once, never wait */
-#define HX_FOREVER ((uint64_t)UINT64_MAX) /* no deadline */
+/* Deadlines are absolute hx_time_ns() values; HX_NOWAIT and HX_FOREVER (helix/abi.h) are
+ * special. */
 
 /*
  * hx_time_ns - monotonic time in nanoseconds since an arbitrary origin (kernel: boot). Any context,
@@ -101,6 +101,12 @@ void hx_barrier_heavy(void);
 void hx_cpu_relax(void);
 
 /*
+ * hx_yield - let other runnable tasks run before the caller continues. Task context. Hosted:
+ * sched_yield(2); kernel: a spin-wait hint until there is a scheduler.
+ */
+void hx_yield(void);
+
+/*
  * hx_irq_save / hx_irq_restore - disable local interrupts and return the previous state; restore
  * it. Any context. Hosted: there are no interrupts and both do nothing.
  */
@@ -110,6 +116,14 @@ void hx_irq_restore(unsigned long flags);
 /* hx_task_id - an id of the calling task, unique among live tasks. Any context (IRQ: the
  * interrupted task). */
 uint64_t hx_task_id(void);
+
+/*
+ * hx_task_context / hx_task_set_context - one pointer per task for the syscall layer: the process
+ * (struct hx_syscall_caller) the task runs for. NULL until set. Task context. Kernel: one boot
+ * task until there is a scheduler; hosted: per thread.
+ */
+void *hx_task_context(void);
+void hx_task_set_context(void *context);
 
 /* ---- Console and failure -----------------------------------------------------------------------
  */

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The constants user programs and the kernel share: deadlines, clocks, handle rights and the
+ * syscalls' limits. Freestanding, no kernel types: user programs (kernel/user, issue: tasks) and
+ * the generated syscall stubs include it as well as the kernel. Values never change meaning.
+ */
+#ifndef HELIX_ABI_H
+#define HELIX_ABI_H
+
+#include <stdint.h>
+
+/* Deadlines are absolute monotonic nanoseconds (hx_time_ns, the clock_gettime syscall's
+ * HX_CLOCK_MONOTONIC); these two are special. */
+#define HX_NOWAIT  ((uint64_t)0)          /* try once, never wait */
+#define HX_FOREVER ((uint64_t)UINT64_MAX) /* no deadline */
+
+/* Clocks (clock_gettime). 0 is not a clock: an uninitialised value is refused. */
+#define HX_CLOCK_MONOTONIC 1
+
+/* Handle rights. */
+#define HX_RIGHT_READ     0x1u /* receive from a channel */
+#define HX_RIGHT_WRITE    0x2u /* send to a channel */
+#define HX_RIGHT_TRANSFER 0x4u /* duplicate the handle (handle_dup) */
+#define HX_RIGHTS_ALL     (HX_RIGHT_READ | HX_RIGHT_WRITE | HX_RIGHT_TRANSFER)
+
+/* Syscall limits (docs/syscalls.md). */
+#define HX_WRITE_MAX         4096u            /* bytes per write */
+#define HX_SLEEP_MAX_NS      3600000000000ull /* one hour */
+#define HX_USER_CHAN_MAX_CAP 4096u            /* messages per user-created channel */
+#define HX_USER_CHAN_MAX_MSG 4096u            /* bytes per message through a syscall */
+#define HX_PROCESS_EXIT_MAX  255              /* exit syscall status */
+
+#endif /* HELIX_ABI_H */
