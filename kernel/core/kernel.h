@@ -46,4 +46,9 @@ struct hx_heap *hx_kmem_heap(void);
  */
 void hx_selftest_run_list(const char *names);
 
+/* ---- selftest_syscall.c ---- */
+
+/* `selftest=syscall`: NULL, or why the syscall framework failed in the booted kernel. */
+const char *hx_selftest_syscall(void);
+
 #endif /* HELIX_CORE_KERNEL_H */

@@ -13,6 +13,11 @@
  *   frames       every free frame allocated once, unique, all freed; double free refused
  *   time         hx_time_ns monotonic, and agreeing with a PIT-timed busy wait
  *   futex        hx_futex_wait's return values without a waker
+ *   chan         channels: capacity, order, deadlines, close-then-drain
+ *   uaccess      user copies (syscall/kernel/uspace_kernel.c over uaccess.S): copies over heap
+ *                memory work; copies from unmapped lower-half memory, and copies and a string
+ *                copy that fault mid-way, return -HX_EFAULT through the exception table, no report
+ *   syscall      the syscall framework through helix_syscall_entry (selftest_syscall.c)
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,8 +25,10 @@
 #include <stdint.h>
 
 #include <helix/arch/clock.h>
+#include <helix/arch/cpu.h>
 #include <helix/arch/exit.h>
 #include <helix/arch/memory.h>
+#include <helix/arch/uaccess.h>
 #include <helix/errors.h>
 #include <helix/fmt.h>
 #include <helix/frames.h>
@@ -30,6 +37,7 @@
 #include <helix/log.h>
 #include <helix/platform.h>
 #include <helix/string.h>
+#include <helix/syscall/uaccess.h>
 
 #include "kernel.h"
 
@@ -652,6 +660,290 @@ static const char *test_chan(void)
 	return chan_deadlines();
 }
 
+/* ---- uaccess ---- */
+
+/*
+ * The kernel's user access backend, as a syscall handler will use it. The kernel does not link the
+ * portable framework (//syscall:syscall, with hx_copy_from_user) yet, so the test calls the
+ * backend's ops directly, after the range rule hx_uaccess_ok applies (ua_range_ok): the ops
+ * themselves only fault or not. Every copy that should fault must go through the exception table
+ * exactly once, which hx_arch_uaccess_fixups counts.
+ */
+#define UA_LOW_BASE  0x400000ull /* lower half: unmapped since hx_mmu_drop_identity_map */
+#define UA_LOW_LIMIT 0x800000ull
+#define UA_PAGE      ((uint64_t)HX_USER_PAGE_SIZE)
+#define PTE_PRESENT  0x001ull
+#define PTE_WRITABLE 0x002ull
+#define PTE_ADDRESS  0x000ffffffffff000ull
+
+static bool ua_range_ok(const struct hx_uspace *us, uint64_t addr, size_t len)
+{
+	return addr >= us->base && addr <= us->limit && len <= us->limit - addr;
+}
+
+static int ua_copy_in(struct hx_uspace *us, void *dst, uint64_t src, size_t len)
+{
+	return ua_range_ok(us, src, len) ? us->ops->copy_in(us, dst, src, len) : -HX_EFAULT;
+}
+
+static int ua_copy_out(struct hx_uspace *us, uint64_t dst, const void *src, size_t len)
+{
+	return ua_range_ok(us, dst, len) ? us->ops->copy_out(us, dst, src, len) : -HX_EFAULT;
+}
+
+static long ua_copy_str(struct hx_uspace *us, char *dst, uint64_t src, size_t cap)
+{
+	if (src < us->base || src >= us->limit)
+		return -HX_EFAULT;
+	return us->ops->copy_str_in(us, dst, src, HX_MIN(cap, (size_t)(us->limit - src)));
+}
+
+/* The fixup count moved by exactly @expected since @before (and *before is updated). */
+static const char *ua_fixups(uint64_t *before, uint64_t expected, const char *what)
+{
+	uint64_t now = hx_arch_uaccess_fixups();
+
+	if (now - *before != expected)
+		return failed("%s: %llu exception-table fixups, expected %llu", what,
+		              (unsigned long long)(now - *before), (unsigned long long)expected);
+	*before = now;
+	return NULL;
+}
+
+static uint8_t ua_pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* (a) A space over heap memory: copies in and out across a page boundary, strings. */
+static const char *ua_heap(void)
+{
+	static uint8_t out[6000], in[6000];
+	uint64_t fixups = hx_arch_uaccess_fixups();
+	struct hx_uspace us;
+	const char *why = NULL;
+	char str[16];
+	uint8_t *mem = hx_alloc(3 * UA_PAGE);
+	uint64_t base;
+	long len;
+	int err;
+
+	if (!mem)
+		return "no memory for a heap-backed user space";
+	base = HX_ALIGN_UP((uint64_t)(uintptr_t)mem, UA_PAGE);
+	if ((err = hx_uspace_kernel_init(&us, base, base + 2 * UA_PAGE)) != 0) {
+		why = failed("hx_uspace_kernel_init over the heap: %s", hx_error_name(err));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = ua_pattern(i);
+	/* 6000 bytes from offset 100: across the page boundary, to 2092 bytes before the limit. */
+	if ((err = ua_copy_out(&us, base + 100, out, sizeof(out))) != 0) {
+		why = failed("copy_out of %zu bytes: %s", sizeof(out), hx_error_name(err));
+		goto out;
+	}
+	if (hx_memcmp((void *)(uintptr_t)(base + 100), out, sizeof(out)) != 0) {
+		why = "copy_out wrote the wrong bytes";
+		goto out;
+	}
+	if ((err = ua_copy_in(&us, in, base + 100, sizeof(in))) != 0) {
+		why = failed("copy_in of %zu bytes: %s", sizeof(in), hx_error_name(err));
+		goto out;
+	}
+	if (hx_memcmp(in, out, sizeof(in)) != 0) {
+		why = "copy_in read the wrong bytes";
+		goto out;
+	}
+	if (ua_copy_out(&us, base + 2 * UA_PAGE - 8, out, 9) != -HX_EFAULT) {
+		why = "a copy one byte past the limit was not refused";
+		goto out;
+	}
+	/* A string ending at the last user byte; the same cut one byte short; a long one. */
+	hx_memcpy((void *)(uintptr_t)(base + 2 * UA_PAGE - 6), "helix", 6);
+	if ((len = ua_copy_str(&us, str, base + 2 * UA_PAGE - 6, sizeof(str))) != 5 ||
+	    hx_strcmp(str, "helix") != 0) {
+		why = failed("string at the limit: %ld", len);
+		goto out;
+	}
+	if ((len = ua_copy_str(&us, str, base + 2 * UA_PAGE - 6, 5)) != -HX_ENAMETOOLONG) {
+		why = failed("5-byte cap on \"helix\": %ld, not -HX_ENAMETOOLONG", len);
+		goto out;
+	}
+	why = ua_fixups(&fixups, 0, "copies over mapped heap memory");
+out:
+	hx_free(mem);
+	return why;
+}
+
+/* (b) A space over the unmapped lower half: every copy faults at its first byte. */
+static const char *ua_unmapped(void)
+{
+	uint64_t fixups = hx_arch_uaccess_fixups();
+	struct hx_uspace us;
+	uint8_t buf[64] = { 0 };
+	const char *why;
+	long ret;
+	int err;
+
+	if ((err = hx_uspace_kernel_init(&us, UA_LOW_BASE, UA_LOW_LIMIT)) != 0)
+		return failed("hx_uspace_kernel_init [0x%llx, 0x%llx): %s", UA_LOW_BASE,
+		              UA_LOW_LIMIT, hx_error_name(err));
+	if ((err = ua_copy_in(&us, buf, UA_LOW_BASE, sizeof(buf))) != -HX_EFAULT)
+		return failed("copy_in from unmapped 0x%llx: %s", UA_LOW_BASE, hx_error_name(err));
+	if ((why = ua_fixups(&fixups, 1, "copy_in from an unmapped page")))
+		return why;
+	if ((err = ua_copy_out(&us, UA_LOW_LIMIT - UA_PAGE, buf, sizeof(buf))) != -HX_EFAULT)
+		return failed("copy_out to unmapped memory: %s", hx_error_name(err));
+	if ((why = ua_fixups(&fixups, 1, "copy_out to an unmapped page")))
+		return why;
+	if ((ret = ua_copy_str(&us, (char *)buf, UA_LOW_BASE + 123, sizeof(buf))) != -HX_EFAULT)
+		return failed("string copy from unmapped memory: %ld", ret);
+	if ((why = ua_fixups(&fixups, 1, "string copy from an unmapped page")))
+		return why;
+	/* A fault that is not a user copy's still is not fixed up: the fault self-test shows it. */
+	return NULL;
+}
+
+/* Frames of the temporary lower-half mapping: PDPT, PD, PT and the data page. */
+struct ua_mapping {
+	uint64_t frames[4];
+	size_t count;
+};
+
+static void ua_unmap(struct ua_mapping *map)
+{
+	uint64_t *pml4 = hx_phys_to_virt(hx_read_cr3() & PTE_ADDRESS);
+
+	pml4[0] = 0;
+	hx_write_cr3(hx_read_cr3());
+	while (map->count > 0)
+		hx_frames_free(hx_kmem_frames(), map->frames[--map->count], 1);
+}
+
+/*
+ * Map one page at UA_LOW_BASE (the only mapping in the lower half), so that UA_LOW_BASE +
+ * UA_PAGE is the unmapped page right after a mapped one. Returns the data page's direct-map
+ * alias, or NULL.
+ */
+static uint8_t *ua_map_one_page(struct ua_mapping *map)
+{
+	uint64_t *pml4 = hx_phys_to_virt(hx_read_cr3() & PTE_ADDRESS);
+	uint64_t *table[4];
+
+	if (pml4[0] != 0)
+		return NULL; /* the identity map should be gone */
+	for (map->count = 0; map->count < 4; map->count++) {
+		uint64_t phys;
+
+		if (hx_frames_alloc(hx_kmem_frames(), &phys) != 0) {
+			ua_unmap(map);
+			return NULL;
+		}
+		map->frames[map->count] = phys;
+		table[map->count] = hx_phys_to_virt(phys);
+		hx_memset(table[map->count], 0, UA_PAGE);
+	}
+	/* 0x400000: PML4 0, PDPT 0, PD 2, PT 0. */
+	table[0][0] = map->frames[1] | PTE_PRESENT | PTE_WRITABLE;
+	table[1][(UA_LOW_BASE >> 21) & 511] = map->frames[2] | PTE_PRESENT | PTE_WRITABLE;
+	table[2][(UA_LOW_BASE >> 12) & 511] = map->frames[3] | PTE_PRESENT | PTE_WRITABLE;
+	pml4[0] = map->frames[0] | PTE_PRESENT | PTE_WRITABLE;
+	hx_write_cr3(hx_read_cr3());
+	return (uint8_t *)table[3];
+}
+
+/* (c) Copies that start on the mapped page and fault at the next one, mid-way. */
+static const char *ua_midway_checks(struct hx_uspace *us, uint8_t *page)
+{
+	uint64_t fixups = hx_arch_uaccess_fixups();
+	uint64_t edge = UA_LOW_BASE + UA_PAGE; /* the first unmapped byte */
+	uint8_t buf[64];
+	char str[64];
+	const char *why;
+	long ret;
+	int err;
+
+	hx_memset(page, 'x', UA_PAGE);
+	/* Through the mapping: proves the page is there, so the faults below are at the edge. */
+	if ((err = ua_copy_out(us, UA_LOW_BASE + 8, "mapped", 7)) != 0 ||
+	    hx_memcmp(page + 8, "mapped", 7) != 0)
+		return failed("copy_out to the mapped page: %s", hx_error_name(err));
+	if ((ret = ua_copy_str(us, str, UA_LOW_BASE + 8, sizeof(str))) != 6)
+		return failed("string on the mapped page: %ld, not 6", ret);
+	if ((why = ua_fixups(&fixups, 0, "copies inside the mapped page")))
+		return why;
+
+	/* 8 'x' bytes, then the unmapped page: the byte loop faults at its 9th load. */
+	hx_memset(str, 0, sizeof(str));
+	if ((ret = ua_copy_str(us, str, edge - 8, sizeof(str))) != -HX_EFAULT)
+		return failed("string running into an unmapped page: %ld, not -HX_EFAULT", ret);
+	if ((why = ua_fixups(&fixups, 1, "string running into an unmapped page")))
+		return why;
+	if (hx_memcmp(str, "xxxxxxxx", 8) != 0)
+		return "the string copy faulted before reaching the unmapped page";
+
+	if ((err = ua_copy_in(us, buf, edge - 16, 32)) != -HX_EFAULT)
+		return failed("copy_in across the edge: %s", hx_error_name(err));
+	if ((why = ua_fixups(&fixups, 1, "copy_in across the edge")))
+		return why;
+	hx_memset(buf, 'o', sizeof(buf));
+	if ((err = ua_copy_out(us, edge - 16, buf, 32)) != -HX_EFAULT)
+		return failed("copy_out across the edge: %s", hx_error_name(err));
+	if ((why = ua_fixups(&fixups, 1, "copy_out across the edge")))
+		return why;
+	/* The kernel goes on as before: a copy after the faults works. */
+	if ((err = ua_copy_in(us, buf, edge - 16, 16)) != 0)
+		return failed("copy_in of the last 16 mapped bytes after the faults: %s",
+		              hx_error_name(err));
+	return NULL;
+}
+
+static const char *ua_midway(void)
+{
+	struct ua_mapping map = { { 0 }, 0 };
+	struct hx_uspace us;
+	const char *why;
+	uint8_t *page;
+	int err;
+
+	if ((err = hx_uspace_kernel_init(&us, UA_LOW_BASE, UA_LOW_LIMIT)) != 0)
+		return failed("hx_uspace_kernel_init: %s", hx_error_name(err));
+	page = ua_map_one_page(&map);
+	if (!page)
+		return "could not map a test page at 0x400000";
+	why = ua_midway_checks(&us, page);
+	ua_unmap(&map);
+	return why;
+}
+
+static const char *test_uaccess(void)
+{
+	/* Empty, reversed, base or limit not page aligned, across the non-canonical hole. */
+	static const struct {
+		uint64_t base, limit;
+	} bad[] = {
+		{ UA_LOW_BASE, UA_LOW_BASE },
+		{ UA_LOW_LIMIT, UA_LOW_BASE },
+		{ UA_LOW_BASE + 1, UA_LOW_LIMIT },
+		{ UA_LOW_BASE, UA_LOW_LIMIT - 1 },
+		{ 0x00007ffffffff000ull, 0xffff800000001000ull },
+	};
+	struct hx_uspace us;
+	const char *why;
+
+	for (size_t i = 0; i < HX_ARRAY_SIZE(bad); i++) {
+		if (hx_uspace_kernel_init(&us, bad[i].base, bad[i].limit) != -HX_EINVAL)
+			return failed("hx_uspace_kernel_init(0x%llx, 0x%llx) was not refused",
+			              (unsigned long long)bad[i].base,
+			              (unsigned long long)bad[i].limit);
+	}
+	if ((why = ua_heap()) || (why = ua_unmapped()) || (why = ua_midway()))
+		return why;
+	hx_info("selftest uaccess: %llu page faults fixed up so far",
+	        (unsigned long long)hx_arch_uaccess_fixups());
+	return NULL;
+}
+
 /* ---- registry and runner ---- */
 
 static const struct selftest selftests[] = {
@@ -665,6 +957,8 @@ static const struct selftest selftests[] = {
 	{ .name = "time", .run = test_time },
 	{ .name = "futex", .run = test_futex },
 	{ .name = "chan", .run = test_chan },
+	{ .name = "uaccess", .run = test_uaccess },
+	{ .name = "syscall", .run = hx_selftest_syscall },
 };
 
 static const struct selftest *find(const char *name, size_t len)

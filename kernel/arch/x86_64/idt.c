@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The IDT and the exception report. Every CPU exception is fatal for now: the handler prints a
+ * The IDT and the exception report. Every CPU exception is fatal for now, with one exception: a
+ * page fault in kernel mode at an instruction listed in the exception table (uaccess.S, the user
+ * copies) resumes at that entry's fixup, which returns -HX_EFAULT. Every other exception prints a
  * report on the console and exits QEMU with HX_EXIT_FAULT. The report's line formats are an
  * interface (boot tests grep them); see the comment above report_exception.
  */
@@ -15,6 +17,7 @@
 #include <helix/arch/idt.h>
 #include <helix/arch/memory.h>
 #include <helix/arch/serial.h>
+#include <helix/arch/uaccess.h>
 #include <helix/compiler.h>
 #include <helix/fmt.h>
 #include <helix/platform.h>
@@ -46,6 +49,9 @@ static _Alignas(16) struct idt_gate idt[256];
 
 /* Exceptions being reported: a second one while reporting must not recurse. */
 static _Atomic int reporting;
+
+/* Page faults resolved through the exception table (hx_arch_uaccess_fixups). */
+static _Atomic uint64_t uaccess_fixups;
 
 static const char *const exception_names[HX_EXCEPTION_VECTORS] = {
 	[0] = "divide error",
@@ -231,12 +237,50 @@ static HX_NORETURN void report_exception(const struct hx_trap_frame *frame, uint
 	hx_arch_exit(HX_EXIT_FAULT);
 }
 
+uint64_t hx_arch_extable_fixup(uint64_t rip)
+{
+	for (const struct hx_extable_entry *entry = __ex_table_start; entry < __ex_table_end;
+	     entry++) {
+		if (entry->fault_rip == rip)
+			return entry->fixup_rip;
+	}
+	return 0;
+}
+
+uint64_t hx_arch_uaccess_fixups(void)
+{
+	return atomic_load_explicit(&uaccess_fixups, memory_order_relaxed);
+}
+
+/*
+ * A page fault that a user copy expects: raised in kernel mode (CPL 0, and the error code's user
+ * bit clear) by an instruction with an exception-table entry. Resume at its fixup; the copy
+ * returns -HX_EFAULT. Every other page fault, including one inside a user copy raised from user
+ * mode, is reported as always.
+ */
+static bool fixup_page_fault(struct hx_trap_frame *frame)
+{
+	uint64_t fixup;
+
+	if (frame->vector != HX_VECTOR_PAGE_FAULT || (frame->cs & 3) != 0 ||
+	    (frame->error_code & (1u << 2)) != 0)
+		return false;
+	fixup = hx_arch_extable_fixup(frame->rip);
+	if (fixup == 0)
+		return false;
+	frame->rip = fixup;
+	atomic_fetch_add_explicit(&uaccess_fixups, 1, memory_order_relaxed);
+	return true;
+}
+
 void hx_arch_trap(struct hx_trap_frame *frame)
 {
 	/* Read first: a fault while reporting would overwrite CR2. */
 	uint64_t cr2 = hx_read_cr2();
 	uint64_t cr3 = hx_read_cr3();
 
+	if (fixup_page_fault(frame))
+		return;
 	hx_console_force_unlocked();
 	/* Relaxed: it only detects an exception inside the report, on this same CPU. */
 	if (atomic_fetch_add_explicit(&reporting, 1, memory_order_relaxed) != 0) {
