@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -42,6 +43,7 @@
 #endif
 
 #include "perf/bench_queue.h"
+#include "perf/bench_report.h"
 
 #define MAX_PRODUCERS 16
 #define PRODUCER_BITS 5 /* the producer's index in the low bits of the timestamp word */
@@ -58,6 +60,8 @@ static struct options {
 	enum preset preset;
 	int repetitions;
 	uint64_t messages;        /* per multi-producer configuration, all producers together */
+	uint64_t paced_messages;  /* per paced configuration */
+	uint64_t pace_ns;         /* paced: one message per this many ns, all producers together */
 	uint64_t single_messages; /* send+recv pairs in the single-thread test */
 	uint64_t pingpong_round_trips;
 	double stall_timeout_s; /* no message received for this long: stalled */
@@ -75,6 +79,7 @@ static const struct bench_impl *const impls[] = {
 #define NUM_IMPLS (sizeof(impls) / sizeof(impls[0]))
 
 static const int producer_counts[] = { 1, 2, 4, 8, 16 };
+static const int paced_producer_counts[] = { 1, 2 };
 static const size_t capacities[] = { 64, 1024 };
 static const size_t msg_sizes[] = { 8, 64 };
 
@@ -85,6 +90,7 @@ static void usage(FILE *out)
 	    "usage: channel_latency [--quick|--full] [--repetitions N] [--filter SUBSTR[,SUBSTR]]\n"
 	    "                       [--out FILE] [--messages N] [--stall-timeout S]\n"
 	    "                       [--time-limit S] [--no-pin] [--clock tsc|monotonic]\n"
+	    "                       [--pace-us US]\n"
 	    "  --quick           small message counts (the whole run well under a minute)\n"
 	    "  --full            large message counts (minutes)\n"
 	    "  --repetitions N   repetitions of every configuration (default 3)\n"
@@ -96,7 +102,8 @@ static void usage(FILE *out)
 	    "  --stall-timeout S stop a configuration after S seconds without progress\n"
 	    "  --time-limit S    stop a configuration after S seconds in any case\n"
 	    "  --no-pin          never pin threads to CPUs\n"
-	    "  --clock C         timestamps from rdtsc (tsc, default) or CLOCK_MONOTONIC\n");
+	    "  --clock C         timestamps from rdtsc (tsc, default) or CLOCK_MONOTONIC\n"
+	    "  --pace-us US      paced runs: one message every US microseconds (default 20)\n");
 }
 
 static uint64_t parse_count(const char *arg, const char *name)
@@ -170,6 +177,8 @@ static void parse_options(int argc, char **argv)
 			stall = parse_seconds(value, arg);
 		} else if (!strcmp(arg, "--time-limit")) {
 			limit = parse_seconds(value, arg);
+		} else if (!strcmp(arg, "--pace-us")) {
+			opt.pace_ns = parse_count(value, arg) * 1000;
 		} else if (!strcmp(arg, "--clock")) {
 			if (!strcmp(value, "tsc") && HAVE_TSC) {
 				opt.use_tsc = true;
@@ -190,6 +199,7 @@ static void parse_options(int argc, char **argv)
 	switch (opt.preset) {
 	case PRESET_QUICK:
 		opt.messages = 2000;
+		opt.paced_messages = 500;
 		opt.single_messages = 100000;
 		opt.pingpong_round_trips = 20000;
 		opt.stall_timeout_s = 1;
@@ -197,6 +207,7 @@ static void parse_options(int argc, char **argv)
 		break;
 	case PRESET_DEFAULT:
 		opt.messages = 100000;
+		opt.paced_messages = 20000;
 		opt.single_messages = 1000000;
 		opt.pingpong_round_trips = 200000;
 		opt.stall_timeout_s = 3;
@@ -204,6 +215,7 @@ static void parse_options(int argc, char **argv)
 		break;
 	case PRESET_FULL:
 		opt.messages = 1000000;
+		opt.paced_messages = 100000;
 		opt.single_messages = 5000000;
 		opt.pingpong_round_trips = 1000000;
 		opt.stall_timeout_s = 10;
@@ -212,14 +224,19 @@ static void parse_options(int argc, char **argv)
 	}
 	if (messages) {
 		opt.messages = messages;
+		opt.paced_messages = messages;
 		opt.single_messages = messages;
 	}
+	if (!opt.pace_ns)
+		opt.pace_ns = 20000;
 	if (stall)
 		opt.stall_timeout_s = stall;
 	if (limit)
 		opt.time_limit_s = limit;
 	if (opt.messages < MAX_PRODUCERS)
 		opt.messages = MAX_PRODUCERS;
+	if (opt.paced_messages < MAX_PRODUCERS)
+		opt.paced_messages = MAX_PRODUCERS;
 }
 
 static bool selected(const char *run_name)
@@ -250,14 +267,6 @@ static bool selected(const char *run_name)
 
 static double ticks_per_ns = 1.0;
 
-static inline uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The timestamp clock: rdtsc (no fence: a few cycles of slack, not serialising) or
  * CLOCK_MONOTONIC through the vDSO. */
 static inline uint64_t now_ticks(void)
@@ -266,7 +275,7 @@ static inline uint64_t now_ticks(void)
 	if (opt.use_tsc)
 		return __rdtsc();
 #endif
-	return mono_ns();
+	return bench_mono_ns();
 }
 
 static inline double ticks_to_ns(double ticks)
@@ -287,12 +296,12 @@ static struct clock_info {
 
 static double cost_of(uint64_t (*fn)(void), uint64_t calls)
 {
-	uint64_t sink = 0, start = mono_ns();
+	uint64_t sink = 0, start = bench_mono_ns();
 
 	for (uint64_t i = 0; i < calls; i++)
 		sink += fn();
 	__asm__ volatile("" : : "r"(sink));
-	return (double)(mono_ns() - start) / (double)calls;
+	return (double)(bench_mono_ns() - start) / (double)calls;
 }
 
 #if HAVE_TSC
@@ -302,26 +311,14 @@ static uint64_t rdtsc_call(void)
 }
 #endif
 
-static void read_first_line(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = 0;
-	if (!f)
-		return;
-	if (fgets(buf, (int)size, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
 static void calibrate_clock(void)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[4096];
 	static const char *const wanted[] = { "constant_tsc", "nonstop_tsc", "tsc_known_freq" };
 
-	read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-	                clock_info.clocksource, sizeof(clock_info.clocksource));
+	bench_read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+	                      clock_info.clocksource, sizeof(clock_info.clocksource));
 	clock_info.tsc_flags[0] = 0;
 	while (f && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "flags", 5))
@@ -346,21 +343,21 @@ static void calibrate_clock(void)
 		opt.use_tsc = false;
 	}
 
-	clock_info.clock_gettime_cost_ns = cost_of(mono_ns, 1000000);
+	clock_info.clock_gettime_cost_ns = cost_of(bench_mono_ns, 1000000);
 #if HAVE_TSC
 	clock_info.rdtsc_cost_ns = cost_of(rdtsc_call, 1000000);
 	if (opt.use_tsc) {
 		/* Calibrate once against CLOCK_MONOTONIC over a short sleep; both ends taken twice,
 		 * keeping the tighter bracket. */
 		double ms = opt.preset == PRESET_QUICK ? 50 : 200;
-		uint64_t ns0 = mono_ns(), tsc0 = __rdtsc(), ns0b = mono_ns();
+		uint64_t ns0 = bench_mono_ns(), tsc0 = __rdtsc(), ns0b = bench_mono_ns();
 		struct timespec nap = { 0, (long)(ms * 1e6) };
 		uint64_t ns1, tsc1, ns1b;
 
 		nanosleep(&nap, NULL);
-		ns1 = mono_ns();
+		ns1 = bench_mono_ns();
 		tsc1 = __rdtsc();
-		ns1b = mono_ns();
+		ns1b = bench_mono_ns();
 		ticks_per_ns = (double)(tsc1 - tsc0) /
 		               ((double)(ns1 + ns1b) / 2.0 - (double)(ns0 + ns0b) / 2.0);
 		clock_info.calibration_ms = ms;
@@ -525,7 +522,16 @@ static double median_of(double *values, int n)
 enum mode { MODE_SPIN, MODE_BLOCK, MODE_SINGLE };
 enum status { STATUS_OK, STATUS_STALLED, STATUS_NA, STATUS_ERROR };
 
+/*
+ * Saturated: every producer sends as fast as it can; the consumer's rate decides, and latency
+ * includes the time a message waits in a full queue. Paced: the producers together send one
+ * message every --pace-us, so the queue is nearly always empty and latency is the transfer (and,
+ * with a blocking consumer, the wake-up) itself.
+ */
+enum load { LOAD_SATURATED, LOAD_PACED };
+
 static const char *const mode_names[] = { "spin", "block", "single" };
+static const char *const load_names[] = { "saturated", "paced" };
 static const char *const status_names[] = { "ok", "stalled", "n/a", "error" };
 
 struct sample {
@@ -549,6 +555,7 @@ struct sample {
 struct result {
 	const struct bench_impl *impl;
 	enum mode mode;
+	enum load load;
 	int producers;
 	size_t capacity;
 	size_t msg_size;
@@ -561,27 +568,31 @@ struct result {
 	int ok_count;
 	double median_ns, median_cpu_ns, median_p50, median_p99, median_p999, worst_max;
 	double spread; /* slowest / fastest ns per message over the completed repetitions */
-	double ratio, p50_ratio, p99_ratio; /* to vyukov; NAN when there is no reference */
+	/* To vyukov; NAN when there is no reference. Paced runs have no throughput ratio: their
+	 * rate is the pace. */
+	double ratio, p50_ratio, p99_ratio;
 };
 
 static struct result *results;
 static size_t num_results, results_capacity;
 static int total_stalled, total_errors, total_abandoned;
 
+/* Saturated runs keep the names they had before paced runs existed. */
 static void format_run_name(char *buf, size_t size, const struct bench_impl *impl, enum mode mode,
-                            int producers, size_t capacity, size_t msg_size)
+                            enum load load, int producers, size_t capacity, size_t msg_size)
 {
 	if (mode == MODE_SINGLE)
 		snprintf(buf, size, "channel_latency/%s/single_thread/capacity:%zu/msg:%zu",
 		         impl->name, capacity, msg_size);
 	else
 		snprintf(buf, size,
-		         "channel_latency/%s/producers:%d/capacity:%zu/msg:%zu/consumer:%s",
-		         impl->name, producers, capacity, msg_size, mode_names[mode]);
+		         "channel_latency/%s/producers:%d/capacity:%zu/msg:%zu/consumer:%s%s",
+		         impl->name, producers, capacity, msg_size, mode_names[mode],
+		         load == LOAD_PACED ? "/load:paced" : "");
 }
 
-static struct result *new_result(const struct bench_impl *impl, enum mode mode, int producers,
-                                 size_t capacity, size_t msg_size)
+static struct result *new_result(const struct bench_impl *impl, enum mode mode, enum load load,
+                                 int producers, size_t capacity, size_t msg_size)
 {
 	struct result *r;
 
@@ -602,6 +613,7 @@ static struct result *new_result(const struct bench_impl *impl, enum mode mode, 
 		r->instance_index += results[i].impl == impl;
 	r->impl = impl;
 	r->mode = mode;
+	r->load = load;
 	r->producers = producers;
 	r->capacity = capacity;
 	r->msg_size = msg_size;
@@ -610,7 +622,7 @@ static struct result *new_result(const struct bench_impl *impl, enum mode mode, 
 		perror("calloc");
 		exit(1);
 	}
-	format_run_name(r->run_name, sizeof(r->run_name), impl, mode, producers, capacity,
+	format_run_name(r->run_name, sizeof(r->run_name), impl, mode, load, producers, capacity,
 	                msg_size);
 	return r;
 }
@@ -669,29 +681,30 @@ static void summarize(struct result *r)
 	free(p999);
 }
 
-static const struct result *find_result(const char *impl, enum mode mode, int producers,
-                                        size_t capacity, size_t msg_size)
+/* The reference: Vyukov, same load, producers, capacity and size, spinning (it cannot block). */
+static const struct result *reference_for(const struct result *r)
 {
-	for (size_t i = 0; i < num_results; i++) {
-		const struct result *r = &results[i];
+	enum mode mode = r->mode == MODE_SINGLE ? MODE_SINGLE : MODE_SPIN;
 
-		if (!strcmp(r->impl->name, impl) && r->mode == mode && r->producers == producers &&
-		    r->capacity == capacity && r->msg_size == msg_size)
-			return r;
+	for (size_t i = 0; i < num_results; i++) {
+		const struct result *ref = &results[i];
+
+		if (!strcmp(ref->impl->name, "vyukov") && ref->mode == mode &&
+		    ref->load == r->load && ref->producers == r->producers &&
+		    ref->capacity == r->capacity && ref->msg_size == r->msg_size)
+			return ref->ok_count > 0 ? ref : NULL;
 	}
 	return NULL;
 }
 
-/* The reference: Vyukov, same producers, capacity and size, spinning (it cannot block). */
 static void set_ratio(struct result *r)
 {
-	const struct result *ref =
-	    find_result("vyukov", r->mode == MODE_SINGLE ? MODE_SINGLE : MODE_SPIN, r->producers,
-	                r->capacity, r->msg_size);
+	const struct result *ref = reference_for(r);
 
-	if (!ref || ref->ok_count == 0 || r->ok_count == 0)
+	if (!ref || r->ok_count == 0)
 		return;
-	r->ratio = r->median_ns / ref->median_ns;
+	if (r->load == LOAD_SATURATED)
+		r->ratio = r->median_ns / ref->median_ns;
 	if (r->mode != MODE_SINGLE) {
 		r->p50_ratio = r->median_p50 / ref->median_p50;
 		r->p99_ratio = r->median_p99 / ref->median_p99;
@@ -700,6 +713,19 @@ static void set_ratio(struct result *r)
 
 /* ---- One multi-producer run ---------------------------------------------------------------- */
 
+struct run;
+
+struct producer_arg {
+	struct run *run;
+	int index;
+	uint64_t count;
+	void *ctx; /* from producer_attach; detached by the harness after the consumer is done */
+};
+
+/*
+ * Everything the threads touch lives here, on the heap: a run whose threads would not leave is
+ * abandoned with its struct run leaked, never freed under them (nor on run_multi's stack).
+ */
 struct run {
 	const struct bench_impl *impl;
 	void *queue;
@@ -708,8 +734,10 @@ struct run {
 	bool block;
 	bool pinned;
 	uint64_t messages;
-	uint64_t warmup; /* the first messages, left out of the latency statistics */
-	uint64_t t0;     /* timestamps in messages are relative to this */
+	uint64_t warmup;  /* the first messages, left out of the latency statistics */
+	uint64_t t0;      /* timestamps in messages are relative to this */
+	uint64_t pace_ns; /* paced: each producer's period (--pace-us x producers); 0: saturated */
+	struct producer_arg args[MAX_PRODUCERS];
 
 	atomic_int ready;
 	atomic_int attach_failed;
@@ -734,13 +762,6 @@ struct run {
 	struct placement producer_place[MAX_PRODUCERS];
 };
 
-struct producer_arg {
-	struct run *run;
-	int index;
-	uint64_t count;
-	void *ctx; /* from producer_attach; detached by the harness after the consumer is done */
-};
-
 static void wait_for_go(struct run *run)
 {
 	atomic_fetch_add(&run->ready, 1);
@@ -748,6 +769,20 @@ static void wait_for_go(struct run *run)
 		/* More threads than CPUs: let the others get ready too. */
 		sched_yield();
 	}
+}
+
+/*
+ * Sleeps until CLOCK_MONOTONIC reaches @when_ns (with timer slack 1 ns, set per producer thread),
+ * so paced producers leave the CPUs to the consumer between messages; the send timestamp is taken
+ * after the sleep, so the sleep's own lateness is not counted as latency.
+ */
+static void pace_until(uint64_t when_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(when_ns / 1000000000),
+		               .tv_nsec = (long)(when_ns % 1000000000) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }
 
 static void *producer_main(void *opaque)
@@ -763,6 +798,8 @@ static void *producer_main(void *opaque)
 		place->pinned_cpu = allowed_cpus[(1 + arg->index) % num_allowed_cpus];
 		pin_to(place->pinned_cpu);
 	}
+	if (run->pace_ns)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	if (run->impl->producer_attach) {
 		ctx = run->impl->producer_attach(run->queue, arg->index, arg->count);
 		if (!ctx)
@@ -772,9 +809,21 @@ static void *producer_main(void *opaque)
 	placement_sample(place);
 	wait_for_go(run);
 	if (!atomic_load(&run->attach_failed) || !run->impl->producer_attach) {
+		/* Paced: producers take turns, evenly spread over each period. */
+		uint64_t next_ns = bench_mono_ns() +
+		                   run->pace_ns * (uint64_t)arg->index / (uint64_t)run->producers;
+
 		for (uint64_t i = 0; i < arg->count; i++) {
-			uint64_t word =
-			    ((now_ticks() - run->t0) << PRODUCER_BITS) | (uint64_t)arg->index;
+			uint64_t word;
+
+			if (run->pace_ns) {
+				pace_until(next_ns);
+				/* Fell behind (preempted): start a new period, never a burst. */
+				next_ns += run->pace_ns;
+				if (next_ns < bench_mono_ns())
+					next_ns = bench_mono_ns() + run->pace_ns;
+			}
+			word = ((now_ticks() - run->t0) << PRODUCER_BITS) | (uint64_t)arg->index;
 
 			memcpy(msg, &word, sizeof(word));
 			if (run->impl->send(run->queue, ctx, msg, &run->stop) != 0)
@@ -844,7 +893,7 @@ static void *consumer_main(void *opaque)
 			run->order_errors++;
 		}
 		received++;
-		if ((received & 63) == 0) {
+		if ((received & 63) == 0 || run->pace_ns) {
 			atomic_store_explicit(&run->progress, received, memory_order_relaxed);
 			if ((received & 1023) == 0) {
 				placement_sample(place);
@@ -892,11 +941,16 @@ static bool join_by(pthread_t thread, const struct timespec *deadline)
 }
 
 static void run_multi(const struct bench_impl *impl, int producers, size_t capacity,
-                      size_t msg_size, enum mode mode, struct sample *out)
+                      size_t msg_size, enum mode mode, enum load load, struct sample *out)
 {
+	uint64_t messages = load == LOAD_PACED ? opt.paced_messages : opt.messages;
+	/* A paced run takes messages x pace by design: the limit is on top of that. */
+	double time_limit_s =
+	    opt.time_limit_s +
+	    (load == LOAD_PACED ? (double)messages * (double)opt.pace_ns / 1e9 : 0);
 	struct run *run;
 	pthread_t consumer, producer_threads[MAX_PRODUCERS];
-	struct producer_arg args[MAX_PRODUCERS];
+	struct producer_arg *args;
 	uint64_t go_ticks, last_progress = 0;
 	double cpu_start, go_ns, last_progress_ns, elapsed_s, stop_ns = 0, stop_s = 0, grace_s;
 	bool hit_time_limit = false;
@@ -905,7 +959,7 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 	struct timespec deadline;
 
 	memset(out, 0, sizeof(*out));
-	out->messages = opt.messages;
+	out->messages = messages;
 	run = aligned_alloc(CACHELINE, (sizeof(*run) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1));
 	if (!run) {
 		out->status = STATUS_ERROR;
@@ -918,8 +972,10 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 	run->msg_size = msg_size;
 	run->block = mode == MODE_BLOCK;
 	run->pinned = pinning_for(producers + 1);
-	run->messages = opt.messages;
-	run->warmup = opt.messages / 100;
+	run->messages = messages;
+	run->warmup = messages / 100;
+	run->pace_ns = load == LOAD_PACED ? opt.pace_ns * (uint64_t)producers : 0;
+	args = run->args;
 	pthread_mutex_init(&run->done_lock, NULL);
 	pthread_cond_init(&run->done_cond, NULL);
 	run->latency = malloc(run->messages * sizeof(uint32_t));
@@ -946,8 +1002,8 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 		args[i].run = run;
 		args[i].index = i;
 		args[i].ctx = NULL;
-		args[i].count = opt.messages / (uint64_t)producers +
-		                ((uint64_t)i < opt.messages % (uint64_t)producers ? 1 : 0);
+		args[i].count = messages / (uint64_t)producers +
+		                ((uint64_t)i < messages % (uint64_t)producers ? 1 : 0);
 		if (pthread_create(&producer_threads[i], NULL, producer_main, &args[i]) != 0)
 			break;
 		started++;
@@ -961,7 +1017,7 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 
 	cpu_start = process_cpu_ns();
 	go_ticks = now_ticks() - run->t0;
-	go_ns = (double)mono_ns();
+	go_ns = (double)bench_mono_ns();
 	last_progress_ns = go_ns;
 	atomic_store_explicit(&run->go, true, memory_order_release);
 
@@ -983,14 +1039,14 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 		pthread_mutex_unlock(&run->done_lock);
 		if (atomic_load(&run->consumer_done))
 			break;
-		now_ns = (double)mono_ns();
+		now_ns = (double)bench_mono_ns();
 		progress = atomic_load_explicit(&run->progress, memory_order_relaxed);
 		if (progress != last_progress) {
 			last_progress = progress;
 			last_progress_ns = now_ns;
 		}
 		if (now_ns - last_progress_ns > opt.stall_timeout_s * 1e9 ||
-		    now_ns - go_ns > opt.time_limit_s * 1e9) {
+		    now_ns - go_ns > time_limit_s * 1e9) {
 			stalled = true;
 			hit_time_limit = now_ns - last_progress_ns <= opt.stall_timeout_s * 1e9;
 			stop_ns = now_ns;
@@ -1004,7 +1060,7 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 	 * wait loop (DPDK's tail wait) leaves only when the producer it waits for gets a CPU, which
 	 * took seconds here. One that does not leave is abandoned (and its queue leaked) rather
 	 * than waited for; it may keep spinning and slow down what follows, so that is reported. */
-	grace_s = opt.time_limit_s * 2 > 10 ? opt.time_limit_s * 2 : 10;
+	grace_s = time_limit_s * 2 > 10 ? time_limit_s * 2 : 10;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)grace_s;
 	if (!join_by(consumer, &deadline)) {
@@ -1019,9 +1075,9 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 			abandon(producer_threads[i]);
 		}
 	}
-	elapsed_s = ((double)mono_ns() - go_ns) / 1e9;
+	elapsed_s = ((double)bench_mono_ns() - go_ns) / 1e9;
 	if (stalled)
-		stop_s = ((double)mono_ns() - stop_ns) / 1e9;
+		stop_s = ((double)bench_mono_ns() - stop_ns) / 1e9;
 	out->stop_seconds = stop_s;
 
 	if (!all_joined) {
@@ -1266,201 +1322,28 @@ static void measure_core_to_core(void)
 
 /* ---- Environment --------------------------------------------------------------------------- */
 
-static struct environment {
-	char date[64];
-	char file_date[32];
-	char host[256];
-	char kernel[512];
-	char compiler[128];
-	char build_mode[64];
-	long nproc_online;
-	double mhz;
-	double load_avg[3];
-	char dpdk_version[64];
-} env;
-
-static const char *compilation_mode(void)
-{
-#if defined(PERF_COMPILATION_MODE_opt)
-	return "opt";
-#elif defined(PERF_COMPILATION_MODE_dbg)
-	return "dbg";
-#elif defined(PERF_COMPILATION_MODE_fastbuild)
-	return "fastbuild";
-#elif defined(__OPTIMIZE__) && defined(NDEBUG)
-	return "optimized, NDEBUG";
-#elif defined(__OPTIMIZE__)
-	return "optimized, assertions on";
-#else
-	return "unoptimized";
-#endif
-}
-
-static void read_environment(void)
-{
-	time_t now = time(NULL);
-	struct tm local;
-	struct utsname uts;
-	FILE *f;
-	char line[512];
-
-	localtime_r(&now, &local);
-	strftime(env.date, sizeof(env.date), "%Y-%m-%dT%H:%M:%S%z", &local);
-	/* +0100 -> +01:00, as Google Benchmark writes it. */
-	size_t len = strlen(env.date);
-	if (len > 5 && (env.date[len - 5] == '+' || env.date[len - 5] == '-')) {
-		memmove(env.date + len - 1, env.date + len - 2, 3);
-		env.date[len - 2] = ':';
-	}
-	strftime(env.file_date, sizeof(env.file_date), "%Y%m%d-%H%M%S", &local);
-	if (gethostname(env.host, sizeof(env.host)) != 0)
-		snprintf(env.host, sizeof(env.host), "unknown");
-	if (uname(&uts) == 0)
-		snprintf(env.kernel, sizeof(env.kernel), "%s %s %s %s", uts.sysname, uts.release,
-		         uts.version, uts.machine);
-#if defined(__clang__)
-	snprintf(env.compiler, sizeof(env.compiler), "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-	snprintf(env.compiler, sizeof(env.compiler), "gcc %s", __VERSION__);
-#else
-	snprintf(env.compiler, sizeof(env.compiler), "unknown");
-#endif
-	snprintf(env.build_mode, sizeof(env.build_mode), "%s", compilation_mode());
-	env.nproc_online = sysconf(_SC_NPROCESSORS_ONLN);
-	f = fopen("/proc/cpuinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "cpu MHz", 7)) {
-			char *colon = strchr(line, ':');
-
-			if (colon)
-				env.mhz = strtod(colon + 1, NULL);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (env.mhz <= 0 && opt.use_tsc)
-		env.mhz = ticks_per_ns * 1000;
-	if (getloadavg(env.load_avg, 3) != 3)
-		env.load_avg[0] = env.load_avg[1] = env.load_avg[2] = 0;
-	snprintf(env.dpdk_version, sizeof(env.dpdk_version), "%s", bench_dpdk_version());
-}
+static struct bench_env env;
+static char dpdk_version[64];
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
-static void json_string(FILE *out, const char *text)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
-static void json_number(FILE *out, double value)
-{
-	if (isfinite(value))
-		fprintf(out, "%.6g", value);
-	else
-		fputs("null", out);
-}
-
-static void write_caches(FILE *out)
-{
-	bool first = true;
-
-	fputs("    \"caches\": [", out);
-	for (int index = 0; index < 16; index++) {
-		char path[128], type[32], level[16], size[32], shared[128];
-		long bytes;
-		int sharing = 0;
-
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/type",
-		         index);
-		read_first_line(path, type, sizeof(type));
-		if (!type[0])
-			break;
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/level",
-		         index);
-		read_first_line(path, level, sizeof(level));
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/size",
-		         index);
-		read_first_line(path, size, sizeof(size));
-		snprintf(path, sizeof(path),
-		         "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_list", index);
-		read_first_line(path, shared, sizeof(shared));
-		bytes = strtol(size, NULL, 10);
-		if (strchr(size, 'K'))
-			bytes *= 1024;
-		else if (strchr(size, 'M'))
-			bytes *= 1024 * 1024;
-		for (char *p = shared; *p;) {
-			long lo = strtol(p, &p, 10), hi = lo;
-
-			if (*p == '-')
-				hi = strtol(p + 1, &p, 10);
-			sharing += (int)(hi - lo + 1);
-			if (*p == ',')
-				p++;
-			else if (*p)
-				break;
-		}
-		fprintf(out, "%s\n      {\"type\": ", first ? "" : ",");
-		json_string(out, !strcmp(type, "Unified")       ? "Unified"
-		                 : !strcmp(type, "Instruction") ? "Instruction"
-		                                                : "Data");
-		fprintf(out, ", \"level\": %s, \"size\": %ld, \"num_sharing\": %d}", level, bytes,
-		        sharing ? sharing : 1);
-		first = false;
-	}
-	fputs(first ? "],\n" : "\n    ],\n", out);
-}
-
 static void write_context(FILE *out, const char *executable)
 {
-	fputs("  \"context\": {\n", out);
-	fputs("    \"date\": ", out);
-	json_string(out, env.date);
-	fputs(",\n    \"host_name\": ", out);
-	json_string(out, env.host);
-	fputs(",\n    \"executable\": ", out);
-	json_string(out, executable);
-	fprintf(out, ",\n    \"num_cpus\": %ld,\n    \"mhz_per_cpu\": %.0f,\n", env.nproc_online,
-	        env.mhz);
-	fputs("    \"cpu_scaling_enabled\": false,\n", out);
-	write_caches(out);
-	fprintf(out, "    \"load_avg\": [%.2f, %.2f, %.2f],\n", env.load_avg[0], env.load_avg[1],
-	        env.load_avg[2]);
-#ifdef NDEBUG
-	fputs("    \"library_build_type\": \"release\",\n", out);
-#else
-	fputs("    \"library_build_type\": \"debug\",\n", out);
-#endif
-	fputs("    \"suite\": \"channel_latency\",\n", out);
-	fputs("    \"build_mode\": ", out);
-	json_string(out, env.build_mode);
-	fputs(",\n    \"compiler\": ", out);
-	json_string(out, env.compiler);
-	fputs(",\n    \"kernel\": ", out);
-	json_string(out, env.kernel);
-	fprintf(out, ",\n    \"nproc\": %d,\n", num_allowed_cpus);
+	bench_write_context_head(out, &env, "channel_latency", executable);
+	fprintf(out, "    \"nproc\": %d,\n", num_allowed_cpus);
 	fputs("    \"dpdk_version\": ", out);
-	json_string(out, env.dpdk_version);
+	bench_json_string(out, dpdk_version);
 	fputs(",\n    \"preset\": ", out);
-	json_string(out, opt.preset == PRESET_QUICK  ? "quick"
-	                 : opt.preset == PRESET_FULL ? "full"
-	                                             : "default");
+	bench_json_string(out, opt.preset == PRESET_QUICK  ? "quick"
+	                       : opt.preset == PRESET_FULL ? "full"
+	                                                   : "default");
 	fprintf(out,
 	        ",\n    \"repetitions\": %d,\n    \"messages_per_configuration\": %" PRIu64
-	        ",\n    \"single_thread_pairs\": %" PRIu64 ",\n",
-	        opt.repetitions, opt.messages, opt.single_messages);
+	        ",\n    \"single_thread_pairs\": %" PRIu64 ",\n"
+	        "    \"paced_messages_per_configuration\": %" PRIu64 ",\n"
+	        "    \"pace_ns\": %" PRIu64 ",\n",
+	        opt.repetitions, opt.messages, opt.single_messages, opt.paced_messages,
+	        opt.pace_ns);
 	fputs("    \"latency_warmup\": \"the first 1% of each run's messages are left out of the "
 	      "latency percentiles and max\",\n",
 	      out);
@@ -1470,69 +1353,72 @@ static void write_context(FILE *out, const char *executable)
 	        total_errors);
 	fprintf(out, "    \"abandoned_threads\": %d,\n", total_abandoned);
 	fputs("    \"filter\": ", out);
-	json_string(out, opt.filter ? opt.filter : "");
+	bench_json_string(out, opt.filter ? opt.filter : "");
 	fputs(",\n    \"clock\": {\"source\": ", out);
-	json_string(out, clock_info.source);
+	bench_json_string(out, clock_info.source);
 	fputs(", \"ticks_per_ns\": ", out);
-	json_number(out, clock_info.ticks_per_ns);
+	bench_json_number(out, clock_info.ticks_per_ns);
 	fputs(", \"calibration_ms\": ", out);
-	json_number(out, clock_info.calibration_ms);
+	bench_json_number(out, clock_info.calibration_ms);
 	fputs(", \"timestamp_cost_ns\": ", out);
-	json_number(out, clock_info.now_cost_ns);
+	bench_json_number(out, clock_info.now_cost_ns);
 	fputs(", \"rdtsc_cost_ns\": ", out);
-	json_number(out, clock_info.rdtsc_cost_ns);
+	bench_json_number(out, clock_info.rdtsc_cost_ns);
 	fputs(", \"clock_gettime_cost_ns\": ", out);
-	json_number(out, clock_info.clock_gettime_cost_ns);
+	bench_json_number(out, clock_info.clock_gettime_cost_ns);
 	fputs(", \"tsc_flags\": ", out);
-	json_string(out, clock_info.tsc_flags);
+	bench_json_string(out, clock_info.tsc_flags);
 	fputs(", \"clocksource\": ", out);
-	json_string(out, clock_info.clocksource);
+	bench_json_string(out, clock_info.clocksource);
 	fputs("},\n", out);
 
 	fputs("    \"core_to_core\": {\"one_way_median_ns\": ", out);
-	json_number(out, pingpong.median_ns);
+	bench_json_number(out, pingpong.median_ns);
 	fputs(", \"one_way_min_ns\": ", out);
-	json_number(out, pingpong.min_ns);
+	bench_json_number(out, pingpong.min_ns);
 	fprintf(out,
 	        ", \"round_trips\": %" PRIu64 ", \"batches\": %d, \"cpus\": [%d, %d], "
 	        "\"pinned\": %s, \"method\": ",
 	        pingpong.round_trips, pingpong.batches, pingpong.cpus[0], pingpong.cpus[1],
 	        pingpong.pinned ? "true" : "false");
-	json_string(out, "one cache line bounced between two threads (each spins on a load until "
-	                 "the other's store arrives); one-way = round trip / 2, per batch");
+	bench_json_string(out,
+	                  "one cache line bounced between two threads (each spins on a load until "
+	                  "the other's store arrives); one-way = round trip / 2, per batch");
 	fputs("},\n", out);
 
 	fputs("    \"placement\": ", out);
-	json_string(out, opt.pin
-	                     ? "threads are pinned (pthread_setaffinity_np: consumer on the first "
-	                       "allowed CPU, producer i on the (i+1)-th) when every thread of a "
-	                       "configuration has a CPU of its own; otherwise nobody is pinned "
-	                       "and the scheduler places them. Every thread samples "
-	                       "sched_getcpu() every 256 (producer) / 1024 (consumer) messages; "
-	                       "each benchmark's \"placement\" lists the CPUs seen per thread, "
-	                       "'*' marks a thread that migrated."
-	                     : "--no-pin: nobody is pinned; sched_getcpu() samples as above.");
+	bench_json_string(
+	    out, opt.pin ? "threads are pinned (pthread_setaffinity_np: consumer on the first "
+	                   "allowed CPU, producer i on the (i+1)-th) when every thread of a "
+	                   "configuration has a CPU of its own; otherwise nobody is pinned "
+	                   "and the scheduler places them. Every thread samples "
+	                   "sched_getcpu() every 256 (producer) / 1024 (consumer) messages; "
+	                   "each benchmark's \"placement\" lists the CPUs seen per thread, "
+	                   "'*' marks a thread that migrated."
+	                 : "--no-pin: nobody is pinned; sched_getcpu() samples as above.");
 	fputs(",\n    \"ratio_reference\": ", out);
-	json_string(out, "vyukov with a spinning consumer, same producers, capacity and message "
-	                 "size (it cannot block: blocking rows are compared with it too)");
+	bench_json_string(out,
+	                  "vyukov with a spinning consumer, same producers, capacity and message "
+	                  "size (it cannot block: blocking rows are compared with it too)");
 	fputs(",\n    \"implementations\": [", out);
 	for (size_t i = 0; i < NUM_IMPLS; i++) {
 		const struct bench_impl *impl = impls[i];
 
 		fprintf(out, "%s\n      {\"name\": ", i ? "," : "");
-		json_string(out, impl->name);
+		bench_json_string(out, impl->name);
 		fputs(", \"summary\": ", out);
-		json_string(out, impl->summary);
+		bench_json_string(out, impl->summary);
 		fputs(", \"bounded\": ", out);
 		fputs(impl->bounded ? "true" : "false", out);
 		fputs(",\n       \"producer_wait\": ", out);
-		json_string(out, impl->producer_wait);
+		bench_json_string(out, impl->producer_wait);
 		fputs(",\n       \"consumer_spin_wait\": ", out);
-		json_string(out, impl->consumer_spin_wait);
+		bench_json_string(out, impl->consumer_spin_wait);
 		fputs(",\n       \"consumer_block_wait\": ", out);
-		json_string(out, impl->consumer_block_wait
-		                     ? impl->consumer_block_wait
-		                     : "n/a: cannot block (blocking rows are reported as n/a)");
+		bench_json_string(out,
+		                  impl->consumer_block_wait
+		                      ? impl->consumer_block_wait
+		                      : "n/a: cannot block (blocking rows are reported as n/a)");
 		fputs("}", out);
 	}
 	fputs("\n    ]\n  },\n", out);
@@ -1542,32 +1428,32 @@ static void write_counters(FILE *out, const struct sample *s, const struct resul
                            double p50_ratio, double p99_ratio)
 {
 	fprintf(out, ",\n      \"msgs_per_s\": ");
-	json_number(out, s->ns_per_msg > 0 ? 1e9 / s->ns_per_msg : NAN);
+	bench_json_number(out, s->ns_per_msg > 0 ? 1e9 / s->ns_per_msg : NAN);
 	if (r->mode != MODE_SINGLE) {
 		fputs(", \"p50_ns\": ", out);
-		json_number(out, s->p50_ns);
+		bench_json_number(out, s->p50_ns);
 		fputs(", \"p99_ns\": ", out);
-		json_number(out, s->p99_ns);
+		bench_json_number(out, s->p99_ns);
 		fputs(", \"p999_ns\": ", out);
-		json_number(out, s->p999_ns);
+		bench_json_number(out, s->p999_ns);
 		fputs(", \"max_ns\": ", out);
-		json_number(out, s->max_ns);
+		bench_json_number(out, s->max_ns);
 	}
 	if (isfinite(ratio)) {
 		fputs(",\n      \"ratio_to_vyukov\": ", out);
-		json_number(out, ratio);
+		bench_json_number(out, ratio);
 	}
 	if (isfinite(p50_ratio)) {
 		fputs(", \"p50_ratio_to_vyukov\": ", out);
-		json_number(out, p50_ratio);
+		bench_json_number(out, p50_ratio);
 	}
 	if (isfinite(p99_ratio)) {
 		fputs(", \"p99_ratio_to_vyukov\": ", out);
-		json_number(out, p99_ratio);
+		bench_json_number(out, p99_ratio);
 	}
 	for (int i = 0; i < s->extra.count; i++) {
 		fprintf(out, ", \"%s\": ", s->extra.names[i]);
-		json_number(out, s->extra.values[i]);
+		bench_json_number(out, s->extra.values[i]);
 	}
 }
 
@@ -1576,39 +1462,41 @@ static void write_entry_head(FILE *out, const struct result *r, const char *name
 {
 	fprintf(out, "%s\n    {\n      \"name\": ", *first ? "" : ",");
 	*first = false;
-	json_string(out, name);
+	bench_json_string(out, name);
 	/* Families as Google Benchmark numbers them: one per implementation (the ping-pong is 0),
 	 * one instance per configuration. */
 	fprintf(out,
 	        ",\n      \"family_index\": %d, \"per_family_instance_index\": %d,\n"
 	        "      \"run_name\": ",
 	        r->family_index, r->instance_index);
-	json_string(out, r->run_name);
+	bench_json_string(out, r->run_name);
 	fprintf(out, ",\n      \"run_type\": \"%s\", \"repetitions\": %d", run_type,
 	        opt.repetitions);
 	if (repetition_index >= 0)
 		fprintf(out, ", \"repetition_index\": %d", repetition_index);
 	fprintf(out, ", \"threads\": %d,\n", r->mode == MODE_SINGLE ? 1 : r->producers + 1);
 	fputs("      \"implementation\": ", out);
-	json_string(out, r->impl->name);
+	bench_json_string(out, r->impl->name);
 	fprintf(out, ", \"producers\": %d, \"capacity\": %zu, \"msg_size\": %zu, ", r->producers,
 	        r->capacity, r->msg_size);
 	fputs("\"consumer_mode\": ", out);
-	json_string(out, mode_names[r->mode]);
+	bench_json_string(out, mode_names[r->mode]);
+	if (r->mode != MODE_SINGLE) {
+		fputs(", \"load\": ", out);
+		bench_json_string(out, load_names[r->load]);
+	}
 	fputs(", \"consumer_wait\": ", out);
-	json_string(out, r->mode == MODE_SINGLE         ? "single thread: send then try-recv"
-	                 : r->mode == MODE_SPIN         ? r->impl->consumer_spin_wait
-	                 : r->impl->consumer_block_wait ? r->impl->consumer_block_wait
-	                                                : "n/a: cannot block");
+	bench_json_string(out, r->mode == MODE_SINGLE         ? "single thread: send then try-recv"
+	                       : r->mode == MODE_SPIN         ? r->impl->consumer_spin_wait
+	                       : r->impl->consumer_block_wait ? r->impl->consumer_block_wait
+	                                                      : "n/a: cannot block");
 	fputs(",\n", out);
 }
 
 static void write_result(FILE *out, const struct result *r, bool *first)
 {
-	const struct result *ref =
-	    find_result("vyukov", r->mode == MODE_SINGLE ? MODE_SINGLE : MODE_SPIN, r->producers,
-	                r->capacity, r->msg_size);
-	bool have_ref = ref && ref->ok_count > 0;
+	const struct result *ref = reference_for(r);
+	bool have_ref = ref != NULL;
 
 	for (int i = 0; i < r->count; i++) {
 		const struct sample *s = &r->samples[i];
@@ -1617,19 +1505,19 @@ static void write_result(FILE *out, const struct result *r, bool *first)
 		fprintf(out, "      \"status\": \"%s\"", status_names[s->status]);
 		if (s->status != STATUS_OK) {
 			fputs(", \"error_occurred\": true, \"error_message\": ", out);
-			json_string(out, s->note);
+			bench_json_string(out, s->note);
 		}
 		fprintf(out, ",\n      \"iterations\": %" PRIu64 ", \"real_time\": ", s->received);
-		json_number(out, s->ns_per_msg);
+		bench_json_number(out, s->ns_per_msg);
 		fputs(", \"cpu_time\": ", out);
-		json_number(out, s->cpu_ns_per_msg);
+		bench_json_number(out, s->cpu_ns_per_msg);
 		fputs(", \"time_unit\": \"ns\"", out);
 		if (s->status == STATUS_NA) {
 			fputs("\n    }", out);
 			continue;
 		}
 		fprintf(out, ",\n      \"messages\": %" PRIu64 ", \"seconds\": ", s->messages);
-		json_number(out, s->seconds);
+		bench_json_number(out, s->seconds);
 		fprintf(out,
 		        ", \"stalled\": %d, \"order_errors\": %" PRIu64
 		        ", \"clock_skew_samples\": %" PRIu64 ", \"threads_abandoned\": %d",
@@ -1637,14 +1525,15 @@ static void write_result(FILE *out, const struct result *r, bool *first)
 		        s->threads_abandoned);
 		if (s->status == STATUS_STALLED) {
 			fputs(", \"stop_seconds\": ", out);
-			json_number(out, s->stop_seconds);
+			bench_json_number(out, s->stop_seconds);
 		}
 		fprintf(out,
 		        ",\n      \"pinned\": %s, \"placement\": ", s->pinned ? "true" : "false");
-		json_string(out, s->placement);
+		bench_json_string(out, s->placement);
 		write_counters(out, s, r,
-		               have_ref && s->status == STATUS_OK ? s->ns_per_msg / ref->median_ns
-		                                                  : NAN,
+		               have_ref && s->status == STATUS_OK && r->load == LOAD_SATURATED
+		                   ? s->ns_per_msg / ref->median_ns
+		                   : NAN,
 		               have_ref && s->status == STATUS_OK && r->mode != MODE_SINGLE
 		                   ? s->p50_ns / ref->median_p50
 		                   : NAN,
@@ -1711,14 +1600,14 @@ static void write_result(FILE *out, const struct result *r, bool *first)
 			        "\"status\": \"ok\", \"completed_repetitions\": %d,\n",
 			        names[a], n);
 			fprintf(out, "      \"iterations\": %d, \"real_time\": ", n);
-			json_number(out, agg.ns_per_msg);
+			bench_json_number(out, agg.ns_per_msg);
 			fputs(", \"cpu_time\": ", out);
-			json_number(out, agg.cpu_ns_per_msg);
+			bench_json_number(out, agg.cpu_ns_per_msg);
 			fputs(", \"time_unit\": \"ns\"", out);
 			if (a == 1) {
 				write_counters(out, &agg, r, r->ratio, r->p50_ratio, r->p99_ratio);
 				fputs(", \"spread\": ", out);
-				json_number(out, r->spread);
+				bench_json_number(out, r->spread);
 			} else
 				write_counters(out, &agg, r, NAN, NAN, NAN);
 			fputs("\n    }", out);
@@ -1737,11 +1626,11 @@ static void write_pingpong_entry(FILE *out, bool *first)
 	        "      \"run_type\": \"iteration\", \"repetitions\": 1, \"repetition_index\": 0, "
 	        "\"threads\": 2,\n      \"iterations\": %" PRIu64 ", \"real_time\": ",
 	        pingpong.round_trips);
-	json_number(out, pingpong.median_ns);
+	bench_json_number(out, pingpong.median_ns);
 	fputs(", \"cpu_time\": ", out);
-	json_number(out, pingpong.median_ns);
+	bench_json_number(out, pingpong.median_ns);
 	fputs(", \"time_unit\": \"ns\", \"min_ns\": ", out);
-	json_number(out, pingpong.min_ns);
+	bench_json_number(out, pingpong.min_ns);
 	fputs(", \"status\": \"ok\"\n    }", out);
 }
 
@@ -1754,7 +1643,6 @@ static int write_json(const char *path, const char *executable)
 		fprintf(stderr, "channel_latency: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fputs("{\n", out);
 	write_context(out, executable);
 	fputs("  \"benchmarks\": [", out);
 	write_pingpong_entry(out, &first);
@@ -1784,7 +1672,7 @@ static void format_ns(char *buf, size_t size, double ns)
 		snprintf(buf, size, "%.1f", ns);
 }
 
-static void print_header(bool single)
+static void print_header(bool single, enum load load)
 {
 	if (single) {
 		printf("\n%-14s %8s %5s %8s %10s %10s %6s %9s\n", "implementation", "capacity",
@@ -1793,7 +1681,7 @@ static void print_header(bool single)
 	}
 	printf("\n%-14s %4s %5s %4s %6s %9s %9s %6s %9s %9s %9s %9s %9s\n", "implementation",
 	       "prod", "cap", "msg", "mode", "ns/msg", "cpu ns", "spread", "p50", "p99", "p99.9",
-	       "max", "x vyukov");
+	       "max", load == LOAD_PACED ? "p50 x vy" : "x vyukov");
 }
 
 static void print_row(const struct result *r)
@@ -1814,7 +1702,9 @@ static void print_row(const struct result *r)
 		snprintf(spread, sizeof(spread), r->spread < 10 ? "%.2f" : "%.0f", r->spread);
 	else
 		snprintf(spread, sizeof(spread), "-");
-	if (isfinite(r->ratio))
+	if (r->load == LOAD_PACED && isfinite(r->p50_ratio))
+		snprintf(ratio, sizeof(ratio), "%.2f", r->p50_ratio);
+	else if (isfinite(r->ratio))
 		snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
@@ -1840,22 +1730,8 @@ static void print_row(const struct result *r)
 
 /* ---- Main ---------------------------------------------------------------------------------- */
 
-static void default_out_path(char *buf, size_t size)
-{
-	const char *workspace = getenv("BUILD_WORKSPACE_DIRECTORY");
-
-	if (workspace && *workspace) {
-		char dir[2048];
-
-		snprintf(dir, sizeof(dir), "%s/perf/results", workspace);
-		mkdir(dir, 0775);
-		snprintf(buf, size, "%s/channel_latency-%s.json", dir, env.file_date);
-	} else {
-		snprintf(buf, size, "channel_latency-%s.json", env.file_date);
-	}
-}
-
-static void run_group(enum mode mode, int producers, size_t capacity, size_t msg_size)
+static void run_group(enum mode mode, enum load load, int producers, size_t capacity,
+                      size_t msg_size)
 {
 	size_t group[NUM_IMPLS]; /* indices: results may move when it grows */
 	size_t members = 0;
@@ -1863,10 +1739,11 @@ static void run_group(enum mode mode, int producers, size_t capacity, size_t msg
 	for (size_t i = 0; i < NUM_IMPLS; i++) {
 		char name[192];
 
-		format_run_name(name, sizeof(name), impls[i], mode, producers, capacity, msg_size);
+		format_run_name(name, sizeof(name), impls[i], mode, load, producers, capacity,
+		                msg_size);
 		if (!selected(name))
 			continue;
-		new_result(impls[i], mode, producers, capacity, msg_size);
+		new_result(impls[i], mode, load, producers, capacity, msg_size);
 		group[members++] = num_results - 1;
 	}
 	/* Implementations interleaved within each repetition: load drift hits all of them. */
@@ -1893,7 +1770,7 @@ static void run_group(enum mode mode, int producers, size_t capacity, size_t msg
 			if (mode == MODE_SINGLE)
 				run_single(r->impl, capacity, msg_size, s);
 			else
-				run_multi(r->impl, producers, capacity, msg_size, mode, s);
+				run_multi(r->impl, producers, capacity, msg_size, mode, load, s);
 			r->count++;
 		}
 	}
@@ -1913,12 +1790,15 @@ int main(int argc, char **argv)
 	parse_options(argc, argv);
 	find_cpus();
 	calibrate_clock();
-	read_environment();
+	bench_env_read(&env);
+	if (env.mhz <= 0 && opt.use_tsc)
+		env.mhz = ticks_per_ns * 1000;
+	snprintf(dpdk_version, sizeof(dpdk_version), "%s", bench_dpdk_version());
 	if (opt.out)
 		snprintf(out_path, sizeof(out_path), "%s", opt.out);
 	else
-		default_out_path(out_path, sizeof(out_path));
-	started = (double)mono_ns();
+		bench_default_out_path(out_path, sizeof(out_path), "channel_latency", &env);
+	started = (double)bench_mono_ns();
 
 	measure_core_to_core();
 	printf("channel_latency: %s build, %s, %s\n", env.build_mode, env.compiler, env.kernel);
@@ -1943,23 +1823,36 @@ int main(int argc, char **argv)
 		printf("WARNING: not an optimized build; use bazel run -c opt\n");
 	fflush(stdout);
 
-	print_header(true);
+	print_header(true, LOAD_SATURATED);
 	for (size_t c = 0; c < sizeof(capacities) / sizeof(capacities[0]); c++)
 		for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]); s++)
-			run_group(MODE_SINGLE, 0, capacities[c], msg_sizes[s]);
+			run_group(MODE_SINGLE, LOAD_SATURATED, 0, capacities[c], msg_sizes[s]);
 
 	for (int mode = MODE_SPIN; mode <= MODE_BLOCK; mode++) {
-		print_header(false);
+		print_header(false, LOAD_SATURATED);
 		for (size_t p = 0; p < sizeof(producer_counts) / sizeof(producer_counts[0]); p++)
 			for (size_t c = 0; c < sizeof(capacities) / sizeof(capacities[0]); c++)
 				for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]);
 				     s++)
-					run_group((enum mode)mode, producer_counts[p],
-					          capacities[c], msg_sizes[s]);
+					run_group((enum mode)mode, LOAD_SATURATED,
+					          producer_counts[p], capacities[c], msg_sizes[s]);
+	}
+
+	/* Paced: the queue nearly empty, so latency is transfer and wake-up, not queueing. One
+	 * capacity (the ring's size does not matter when it holds a message or two). */
+	printf("\npaced: the producers together send one message every %.3g us\n",
+	       (double)opt.pace_ns / 1e3);
+	for (int mode = MODE_SPIN; mode <= MODE_BLOCK; mode++) {
+		print_header(false, LOAD_PACED);
+		for (size_t p = 0;
+		     p < sizeof(paced_producer_counts) / sizeof(paced_producer_counts[0]); p++)
+			for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]); s++)
+				run_group((enum mode)mode, LOAD_PACED, paced_producer_counts[p],
+				          1024, msg_sizes[s]);
 	}
 
 	printf("\n%d stalled, %d errors, %d abandoned threads; %.1f s\n", total_stalled,
-	       total_errors, total_abandoned, ((double)mono_ns() - started) / 1e9);
+	       total_errors, total_abandoned, ((double)bench_mono_ns() - started) / 1e9);
 	for (size_t i = 0; i < NUM_IMPLS; i++) {
 		int stalled = 0, runs = 0;
 

@@ -70,6 +70,11 @@ for impl in impls:
             for producers in (1, 2, 4, 8, 16):
                 for mode in ("spin", "block"):
                     expected.append((impl, f"channel_latency/{impl}/producers:{producers}/capacity:{capacity}/msg:{size}/consumer:{mode}", mode))
+    # Paced runs: capacity 1024 only, 1 and 2 producers.
+    for size in (8, 64):
+        for producers in (1, 2):
+            for mode in ("spin", "block"):
+                expected.append((impl, f"channel_latency/{impl}/producers:{producers}/capacity:1024/msg:{size}/consumer:{mode}/load:paced", mode))
 
 for impl, name, mode in expected:
     entry = names.get(name)
@@ -83,8 +88,10 @@ for impl, name, mode in expected:
         check(status == "ok", f"{name}: helix status {status!r}: {entry.get('error_message', '')}")
         check(entry.get("iterations", 0) > 0, f"{name}: no messages")
         if mode != "single":
-            for counter in ("p50_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s"):
+            for counter in ("p50_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s", "load"):
                 check(counter in entry, f"{name} lacks {counter}")
+            check(entry.get("load") == ("paced" if name.endswith("/load:paced") else "saturated"),
+                  f"{name}: load {entry.get('load')!r}")
     else:
         check(status in ("ok", "stalled"), f"{name}: status {status!r}: {entry.get('error_message', '')}")
 

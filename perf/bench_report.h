@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every perf suite shares: the monotonic clock, the machine's description, and the parts of
+ * Google Benchmark's JSON shape that do not depend on the suite (the context's common fields, the
+ * string and number encoders, the default output path). Each suite writes its own entries.
+ */
+#ifndef HELIX_PERF_BENCH_REPORT_H
+#define HELIX_PERF_BENCH_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct bench_env {
+	char date[64];      /* 2026-11-24T05:00:00+00:00, as Google Benchmark writes it */
+	char file_date[32]; /* 20261124-050000, for file names */
+	char host[256];
+	char kernel[512];
+	char compiler[128];
+	char build_mode[64]; /* Bazel's compilation mode: opt, fastbuild, dbg */
+	long nproc_online;
+	double mhz; /* from /proc/cpuinfo; 0 when unknown */
+	double load_avg[3];
+};
+
+/* CLOCK_MONOTONIC in nanoseconds (the vDSO: about 20 ns). */
+uint64_t bench_mono_ns(void);
+
+/* Fills @env from the running machine and the build. */
+void bench_env_read(struct bench_env *env);
+
+/* The first line of a file into @buf (empty when unreadable), without the newline. */
+void bench_read_first_line(const char *path, char *buf, size_t size);
+
+/* A JSON string (escaped) and a number (null when not finite). */
+void bench_json_string(FILE *out, const char *text);
+void bench_json_number(FILE *out, double value);
+
+/*
+ * Opens the JSON document and its "context" object and writes the fields every suite has (date,
+ * host_name, executable, num_cpus, mhz_per_cpu, cpu_scaling_enabled, caches, load_avg,
+ * library_build_type, suite, build_mode, compiler, kernel), each line ending in ",\n": the suite
+ * adds its own fields and closes the context.
+ */
+void bench_write_context_head(FILE *out, const struct bench_env *env, const char *suite,
+                              const char *executable);
+
+/* perf/results/<suite>-<file_date>.json in the workspace under `bazel run`
+ * (BUILD_WORKSPACE_DIRECTORY), else in the current directory. */
+void bench_default_out_path(char *buf, size_t size, const char *suite, const struct bench_env *env);
+
+#endif /* HELIX_PERF_BENCH_REPORT_H */
