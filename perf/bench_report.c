@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The parts of a perf suite's report that do not depend on the suite (bench_report.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -216,4 +217,18 @@ void bench_default_out_path(char *buf, size_t size, const char *suite, const str
 	} else {
 		snprintf(buf, size, "%s-%s.json", suite, env->file_date);
 	}
+}
+
+uint64_t bench_parse_count(const char *program, const char *arg, const char *name)
+{
+	char *end;
+	unsigned long long value;
+
+	errno = 0;
+	value = strtoull(arg, &end, 10);
+	if (errno || *end || value == 0 || arg[0] == '-') {
+		fprintf(stderr, "%s: %s wants a positive integer, not '%s'\n", program, name, arg);
+		exit(2);
+	}
+	return value;
 }

@@ -29,6 +29,9 @@ uint64_t bench_mono_ns(void);
 /* Fills @env from the running machine and the build. */
 void bench_env_read(struct bench_env *env);
 
+/* A positive decimal integer option value, or exit(2) with a message naming @program and @name. */
+uint64_t bench_parse_count(const char *program, const char *arg, const char *name);
+
 /* The first line of a file into @buf (empty when unreadable), without the newline. */
 void bench_read_first_line(const char *path, char *buf, size_t size);
 

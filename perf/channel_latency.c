@@ -106,21 +106,6 @@ static void usage(FILE *out)
 	    "  --pace-us US      paced runs: one message every US microseconds (default 20)\n");
 }
 
-static uint64_t parse_count(const char *arg, const char *name)
-{
-	char *end;
-	unsigned long long value;
-
-	errno = 0;
-	value = strtoull(arg, &end, 10);
-	if (errno || *end || value == 0) {
-		fprintf(stderr, "channel_latency: %s wants a positive integer, not '%s'\n", name,
-		        arg);
-		exit(2);
-	}
-	return value;
-}
-
 static double parse_seconds(const char *arg, const char *name)
 {
 	char *end;
@@ -166,19 +151,19 @@ static void parse_options(int argc, char **argv)
 			usage(stderr);
 			exit(2);
 		} else if (!strcmp(arg, "--repetitions")) {
-			opt.repetitions = (int)parse_count(value, arg);
+			opt.repetitions = (int)bench_parse_count("channel_latency", value, arg);
 		} else if (!strcmp(arg, "--filter")) {
 			opt.filter = value;
 		} else if (!strcmp(arg, "--out")) {
 			opt.out = value;
 		} else if (!strcmp(arg, "--messages")) {
-			messages = parse_count(value, arg);
+			messages = bench_parse_count("channel_latency", value, arg);
 		} else if (!strcmp(arg, "--stall-timeout")) {
 			stall = parse_seconds(value, arg);
 		} else if (!strcmp(arg, "--time-limit")) {
 			limit = parse_seconds(value, arg);
 		} else if (!strcmp(arg, "--pace-us")) {
-			opt.pace_ns = parse_count(value, arg) * 1000;
+			opt.pace_ns = bench_parse_count("channel_latency", value, arg) * 1000;
 		} else if (!strcmp(arg, "--clock")) {
 			if (!strcmp(value, "tsc") && HAVE_TSC) {
 				opt.use_tsc = true;

@@ -245,21 +245,6 @@ static int write_json(const char *path, const char *executable, struct config *c
 	return fclose(out) == 0 ? 0 : -1;
 }
 
-static uint64_t parse_count(const char *arg, const char *name)
-{
-	char *end;
-	unsigned long long value;
-
-	errno = 0;
-	value = strtoull(arg, &end, 10);
-	if (errno || *end || value == 0) {
-		fprintf(stderr, "syscall_dispatch: %s wants a positive integer, not '%s'\n", name,
-		        arg);
-		exit(2);
-	}
-	return value;
-}
-
 static void parse_options(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -280,9 +265,9 @@ static void parse_options(int argc, char **argv)
 			exit(2);
 		}
 		if (!strcmp(arg, "--repetitions"))
-			opt.repetitions = (int)parse_count(value, arg);
+			opt.repetitions = (int)bench_parse_count("syscall_dispatch", value, arg);
 		else if (!strcmp(arg, "--calls"))
-			opt.calls = parse_count(value, arg);
+			opt.calls = bench_parse_count("syscall_dispatch", value, arg);
 		else if (!strcmp(arg, "--out"))
 			opt.out = value;
 		else {

@@ -22,37 +22,17 @@
 #include <helix/syscall/syscall.h>
 #include <helix/syscall/uaccess.h>
 
+#include "syscall/tests/test_process.h"
+
 namespace
 {
 
 constexpr uint64_t kPid = 42;
 
-struct process {
-	struct hx_uspace *us = nullptr;
-	struct hx_handle_table *handles = nullptr;
-	struct hx_syscall_caller caller;
-	struct hx_syscall_caller *previous = nullptr;
-
-	process()
+struct process : test_process {
+	process() : test_process(kPid, 8)
 	{
-		REQUIRE(hx_uspace_sim_create(8 * HX_USER_PAGE_SIZE, &us) == 0);
-		REQUIRE(hx_handles_create(&handles) == 0);
-		caller.pid = kPid;
-		caller.uspace = us;
-		caller.handles = handles;
-		caller.policy = nullptr;
-		caller.exited.store(0);
-		caller.exit_status = 0;
-		previous = hx_syscall_set_caller(&caller);
 	}
-	~process()
-	{
-		hx_syscall_set_caller(previous);
-		hx_handles_destroy(handles);
-		hx_uspace_sim_destroy(us);
-	}
-	process(const process &) = delete;
-	process &operator=(const process &) = delete;
 };
 
 std::atomic<long> handler_calls{ 0 };

@@ -30,6 +30,8 @@
 #include <helix/syscall/syscall.h>
 #include <helix/syscall/uaccess.h>
 
+#include "syscall/tests/test_process.h"
+
 // The stubs call the gateway directly.
 #define HX_USER_SYSCALL6(nr, a, b, c, d, e, f) helix_syscall_entry(nr, a, b, c, d, e, f)
 #include <helix/syscall/user.h>
@@ -58,56 +60,12 @@ long sys(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0, uint64_
 	return helix_syscall_entry(nr, a0, a1, a2, a3, a4, a5);
 }
 
-// A process for the test: a simulated user space, a handle table, bound to the current thread
-// for its lifetime (and to helper threads with bind()).
-struct process {
-	struct hx_uspace *us = nullptr;
-	struct hx_handle_table *handles = nullptr;
-	struct hx_syscall_caller caller;
-	struct hx_syscall_caller *previous = nullptr;
+// The test process (test_process.h) with what these tests add: channels and handler contexts.
+struct process : test_process {
+	explicit process(uint64_t pid = kPid) : test_process(pid, kUserPages)
+	{
+	}
 
-	explicit process(uint64_t pid = kPid)
-	{
-		REQUIRE(hx_uspace_sim_create(kUserPages * kPage, &us) == 0);
-		REQUIRE(hx_handles_create(&handles) == 0);
-		caller.pid = pid;
-		caller.uspace = us;
-		caller.handles = handles;
-		caller.policy = nullptr;
-		caller.exited.store(0);
-		caller.exit_status = 0;
-		previous = hx_syscall_set_caller(&caller);
-	}
-	~process()
-	{
-		hx_syscall_set_caller(previous);
-		hx_handles_destroy(handles);
-		hx_uspace_sim_destroy(us);
-	}
-	process(const process &) = delete;
-	process &operator=(const process &) = delete;
-
-	void bind()
-	{
-		hx_syscall_set_caller(&caller);
-	}
-	// The user address @offset bytes into the space, and the host pointer for it.
-	uint64_t user(uint64_t offset) const
-	{
-		return us->base + offset;
-	}
-	unsigned char *host(uint64_t offset) const
-	{
-		return static_cast<unsigned char *>(hx_uspace_sim_ptr(us, user(offset)));
-	}
-	uint64_t end() const
-	{
-		return us->limit;
-	}
-	void protect(uint64_t offset, uint64_t len, unsigned prot)
-	{
-		REQUIRE(hx_uspace_sim_protect(us, user(offset), len, prot) == 0);
-	}
 	// A channel handle with all rights.
 	int64_t chan(uint64_t capacity, uint64_t msg_size)
 	{
