@@ -47,10 +47,11 @@ struct hx_chan {
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
 	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
 
-	/* Read by the fast paths, written only by sleepers and close: stays shared in the caches.
-	 */
+	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
+	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
+	 * consumer when it wakes them all (notify_space). */
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint32_t) consumer_waiting;
-	HX_ATOMIC(uint32_t) space_waiters;
+	HX_ATOMIC(uint32_t) senders_waiting;
 	HX_ATOMIC(uint32_t) closed;
 
 	/* Slow paths only: futex words and counters. */
@@ -206,17 +207,22 @@ static int claim_slow(struct hx_chan *chan, uint64_t *pos, uint64_t deadline_ns)
 
 		/* Acquire: pairs with the release bump in notify_space and close. */
 		event = atomic_load_explicit(&chan->space_event, memory_order_acquire);
-		atomic_fetch_add_explicit(&chan->space_waiters, 1, memory_order_relaxed);
-		/* Pairs with hx_barrier_light in notify_space: it sees us, or we see its slot. */
+		/* Relaxed: hx_barrier_heavy below orders it before the re-try (a plain store: the
+		 * old value does not matter). Cleared only by notify_space, which then wakes every
+		 * sleeper; each that finds the channel full again sets it anew. */
+		atomic_store_explicit(&chan->senders_waiting, 1, memory_order_relaxed);
+		/* Pairs with hx_barrier_light in notify_space: it sees our flag, or we see its
+		 * slot. */
 		hx_barrier_heavy();
 		err = try_claim(chan, pos);
 		if (err == -HX_EAGAIN) {
 			count(&chan->send_sleeps);
-			/* Woken, timed out or the event moved: the claim and the loop decide. */
+			/* Woken, timed out or the event moved: re-try the claim before the loop
+			 * looks at the deadline, so a sender past its deadline still takes the
+			 * space a wake announced rather than failing next to it. */
 			hx_futex_wait(&chan->space_event, event, deadline_ns);
 			err = try_claim(chan, pos);
 		}
-		atomic_fetch_sub_explicit(&chan->space_waiters, 1, memory_order_relaxed);
 		if (err != -HX_EAGAIN)
 			return err;
 	}
@@ -267,18 +273,30 @@ static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t
 	return taken;
 }
 
-/* After freeing @freed slots: wake as many sleeping senders. */
-static inline void notify_space(struct hx_chan *chan, size_t freed)
+/*
+ * After freeing slots: when a sender announced that it sleeps, clear the flag and wake every
+ * sleeper once. Each woken sender re-tries its claim and, finding the channel full again, sets the
+ * flag again before it sleeps again; so one wake per announcement, not one per receive while
+ * anyone sleeps.
+ */
+static inline void notify_space(struct hx_chan *chan)
 {
-	/* Pairs with hx_barrier_heavy in claim_slow: we see its count, or it sees our free slot. */
+	/* Pairs with hx_barrier_heavy in claim_slow: we see its flag, or it sees our free slot. */
 	hx_barrier_light();
-	if (HX_UNLIKELY(atomic_load_explicit(&chan->space_waiters, memory_order_relaxed))) {
-		/* Release: pairs with the sender's acquire load of the event before it slept. */
-		atomic_fetch_add_explicit(&chan->space_event, 1, memory_order_release);
-		hx_futex_wake(&chan->space_event,
-		              freed > UINT32_MAX ? UINT32_MAX : (uint32_t)freed);
-		count(&chan->wakeups);
-	}
+	if (HX_LIKELY(!atomic_load_explicit(&chan->senders_waiting, memory_order_relaxed)))
+		return;
+	/*
+	 * Relaxed: the event word below carries the ordering. A sender whose flag store came before
+	 * this clear loaded the event before the bump below (had it read the bump, the bump's
+	 * release would order the clear before its store), so its futex_wait fails or is woken
+	 * here; a store after the clear stays set for a later receive.
+	 */
+	if (!atomic_exchange_explicit(&chan->senders_waiting, 0, memory_order_relaxed))
+		return;
+	/* Release: pairs with the sender's acquire load of the event before it slept. */
+	atomic_fetch_add_explicit(&chan->space_event, 1, memory_order_release);
+	hx_futex_wake(&chan->space_event, HX_WAKE_ALL);
+	count(&chan->wakeups);
 }
 
 /* Nothing is ready: -HX_EPIPE when the channel is closed and drained, else -HX_EAGAIN. */
@@ -341,7 +359,7 @@ static int receive(struct hx_chan *chan, void *dst, size_t max, uint64_t deadlin
 	taken = take_ready(chan, dst, max);
 	result = HX_LIKELY(taken) ? (int)taken : take_slow(chan, dst, max, deadline_ns);
 	if (result > 0)
-		notify_space(chan, (size_t)result);
+		notify_space(chan);
 	consumer_leave(chan);
 	return result;
 }

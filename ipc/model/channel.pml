@@ -4,7 +4,7 @@
  *
  * Processes: NPROD producers (hx_chan_send), one consumer (hx_chan_recv, or recv_many), and a
  * closer (hx_chan_close at any moment, or never). Shared state: tail with its CLOSED bit, the
- * slots (seq and message), consumer_waiting, space_waiters, the closed flag, the two eventcounts
+ * slots (seq and message), consumer_waiting, senders_waiting, the closed flag, the two eventcounts
  * (futex words) and their futex queues.
  *
  * Memory model: x86-TSO. Every plain store goes into the storing process's FIFO store buffer (two
@@ -36,12 +36,17 @@
  *   FINE_CLAIM               the claim as three steps (load tail, load seq, CAS) instead of one
  *   SEQ_VYUKOV               Vyukov's seq encoding (free p, published p + 1, freed p + C) instead
  *                            of channel.c's doubled one (free 2p, published 2p + 1, freed 2(p + C))
+ *   DEADLINE_FIRST           (with DEADLINE) a sender whose futex_wait returned after its deadline
+ *                            gives up at once instead of re-trying the claim first (channel.c
+ *                            re-tries). It lost a wakeup when the consumer woke one sleeper per
+ *                            freed slot; since it wakes all of them, it loses none
  * Broken variants (the check expects each to fail):
  *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
  *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
  *   BROKEN_NO_EVENTCOUNT     sleepers load the event word after the re-check, just before futex_wait
- *   BROKEN_DEADLINE_FIRST    (with DEADLINE) a sender whose futex_wait returned after its deadline
- *                            gives up at once instead of re-trying the claim first
+ *   BROKEN_WAKE_ONE          the consumer, having cleared senders_waiting, wakes one sleeper, not all
+ *   BROKEN_SENDER_CLEARS     a sender stores senders_waiting = 0 after each attempt (as it used to
+ *                            decrement a count of waiters), erasing another sender's announcement
  *   SEQ_VYUKOV with CAP=1    Vyukov's encoding cannot tell "published p" from "free for p + 1"
  */
 
@@ -97,7 +102,7 @@ byte slot_seq[CAP];
 byte slot_msg[CAP];           /* the message: written before the seq store that publishes it */
 bit  consumer_waiting;        /* plain stores by the consumer, exchange by producers */
 bit  closed;                  /* plain (release) store by close; read by the consumer */
-byte space_waiters;           /* fetch_add / fetch_sub */
+bit  senders_waiting;         /* plain stores of 1 by senders, exchange to 0 by the consumer */
 
 /*
  * The eventcounts data_event and space_event (futex words). Their values matter only through
@@ -118,6 +123,7 @@ hidden byte hx_i;             /* loop counter inside atomic steps; not part of t
 #define A_SEQ(s) (1 + (s))    /* slot_seq[s] */
 #define A_WAITING (CAP + 1)   /* consumer_waiting */
 #define A_CLOSED (CAP + 2)    /* closed */
+#define A_SENDERS (CAP + 3)   /* senders_waiting */
 
 #define MAXPROC 5
 byte sb_addr[2 * MAXPROC];    /* process p: entries 2p (oldest) and 2p + 1 */
@@ -130,6 +136,7 @@ inline write_memory(a, v)
 	if
 	:: a == A_WAITING -> consumer_waiting = v
 	:: a == A_CLOSED -> closed = v
+	:: a == A_SENDERS -> senders_waiting = v
 	:: else -> slot_seq[a - 1] = v
 	fi
 }
@@ -326,6 +333,17 @@ inline futex_wake(me, w, n)
 	}
 }
 
+/* hx_futex_wake(&event[w], HX_WAKE_ALL): every sleeper on the word */
+inline futex_wake_all(me, w)
+{
+	d_step {
+		drain(me);
+		printf("MSC: "); who(me); printf(" futex_wake("); WORD(w);
+		printf(", all), sleepers (bit per process): %d\n", queue[w]);
+		queue[w] = 0
+	}
+}
+
 /* ---- ghost state for the properties ----------------------------------------------------------- */
 
 #define M_NONE     0
@@ -471,16 +489,33 @@ proctype producer(byte me)
 				:: else -> skip
 				fi;
 #endif
-				/* e = load(space_event); fetch_add(space_waiters); heavy barrier; re-try */
+				/*
+				 * e = load(space_event); store(senders_waiting, 1); heavy barrier; re-try.
+				 * A plain store (channel.c): it waits in the buffer until the barrier or a
+				 * load by the consumer drains it. An exchange (locked) would drain it at
+				 * once, which TSO allows the store too: its runs are among these. Nothing
+				 * here clears the flag: the consumer does, when it wakes all sleepers.
+				 */
 #ifndef BROKEN_NO_EVENTCOUNT
 				LOAD_EVENT(SPACE, me);
 #endif
-				d_step { drain(me); space_waiters++; printf("MSC: producer %d: space_waiters++, heavy barrier, re-try\n", me) };
+				d_step { buffer_store(me, A_SENDERS, 1); printf("MSC: producer %d: senders_waiting = 1 (buffered), heavy barrier, re-try\n", me) };
 #ifdef FINE_CLAIM
 				atomic { barrier_heavy(me) };
 				try_claim(me, m, pos, seq, outcome);
+				if
+				:: outcome != C_FULL -> FORGET_EVENT(SPACE, me)   /* e is dead */
+				:: else -> skip
+				fi;
 #else
-				atomic { barrier_heavy(me); claim_once(me, m, pos, seq, outcome) };
+				atomic {
+					barrier_heavy(me);
+					claim_once(me, m, pos, seq, outcome);
+					if
+					:: outcome != C_FULL -> FORGET_EVENT(SPACE, me)   /* e is dead */
+					:: else -> skip
+					fi
+				};
 #endif
 				if
 				:: outcome == C_FULL ->
@@ -488,7 +523,7 @@ proctype producer(byte me)
 					LOAD_EVENT(SPACE, me);
 #endif
 					futex_wait(me, SPACE, r);
-#if defined(BROKEN_DEADLINE_FIRST)
+#if defined(DEADLINE_FIRST)
 					atomic {
 						futex_return(me, SPACE, r);
 						if
@@ -498,9 +533,7 @@ proctype producer(byte me)
 						fi
 					};
 					if
-					:: late ->
-						d_step { drain(me); space_waiters--; FORGET_EVENT(SPACE, me) };
-						r = 0; outcome = 0; goto failed
+					:: late -> r = 0; outcome = 0; goto failed
 					:: else -> skip
 					fi;
 					r = 0;
@@ -529,7 +562,11 @@ proctype producer(byte me)
 #endif
 				:: else -> skip
 				fi;
-				d_step { drain(me); space_waiters--; FORGET_EVENT(SPACE, me) };   /* e is dead */
+				/* e is dead (forgotten above or by futex_wait); a sender still full goes
+				 * round, loads the event again and sets the flag again */
+#ifdef BROKEN_SENDER_CLEARS
+				d_step { buffer_store(me, A_SENDERS, 0); printf("MSC: producer %d: senders_waiting = 0 (buffered)\n", me) };
+#endif
 				if
 				:: outcome != C_FULL -> break
 				:: else -> skip
@@ -701,12 +738,36 @@ proctype consumer()
 		:: outcome == T_DRAINED -> break
 		:: else -> skip
 		fi;
-		/* notify_space(taken): hx_barrier_light(); this load may pass the free stores */
-		r = space_waiters;
+		/*
+		 * notify_space(): hx_barrier_light(); this load may pass the free stores. If set:
+		 * exchange(senders_waiting, 0); if that was set, bump space_event and wake all.
+		 */
+		atomic {
+			maybe_drain_writer_of(A_SENDERS);
+			r = senders_waiting;
+			printf("MSC: consumer loads senders_waiting = %d\n", r)
+		};
 		if
-		:: r > 0 ->
-			d_step { drain(CONS); current[SPACE] = 0 };
-			futex_wake(CONS, SPACE, taken)
+		:: r ->
+			atomic {
+				d_step { drain(CONS) };
+				maybe_drain_writer_of(A_SENDERS);
+				d_step {
+					r = senders_waiting;
+					senders_waiting = 0;
+					printf("MSC: consumer exchanges senders_waiting to 0, was %d\n", r)
+				}
+			};
+			if
+			:: r ->
+				d_step { drain(CONS); current[SPACE] = 0 };
+#ifdef BROKEN_WAKE_ONE
+				futex_wake(CONS, SPACE, 1)
+#else
+				futex_wake_all(CONS, SPACE)
+#endif
+			:: else -> skip
+			fi
 		:: else -> skip
 		fi;
 		r = 0; taken = 0; outcome = 0;
