@@ -200,6 +200,14 @@ const struct hx_syscall_desc *hx_syscall_lookup(uint64_t nr);
 /* hx_syscall_by_name - the number of the syscall called @name, or -HX_ENOENT. Any context. */
 long hx_syscall_by_name(const char *name);
 
+/*
+ * hx_syscall_set_router - the router the router_call syscall routes through (the kernel's one
+ * router; a hosted test's own); NULL detaches it (router_call then fails with -HX_ENOSYS). Returns
+ * the previous one. Task context; the caller keeps the router alive while it is attached.
+ */
+struct hx_router;
+struct hx_router *hx_syscall_set_router(struct hx_router *router);
+
 /* The generated table: HX_SYSCALL_STATIC_COUNT entries indexed by number; a retired number's
  * entry has a NULL handler (and dispatches to -HX_ENOSYS). */
 extern const struct hx_syscall_desc hx_syscall_static_table[];
