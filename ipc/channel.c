@@ -35,7 +35,8 @@ struct hx_chan {
 	unsigned char *slots;
 	void *allocation;
 	uint64_t capacity;
-	uint64_t mask; /* capacity - 1 when capacity is a power of two */
+	uint64_t mask;     /* capacity - 1 when capacity is a power of two */
+	uint64_t wake_len; /* sleeping senders are woken when at most this many are queued */
 	bool pow2;
 	size_t msg_size;
 	size_t stride;
@@ -274,16 +275,27 @@ static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t
 }
 
 /*
- * After freeing slots: when a sender announced that it sleeps, clear the flag and wake every
- * sleeper once. Each woken sender re-tries its claim and, finding the channel full again, sets the
- * flag again before it sleeps again; so one wake per announcement, not one per receive while
- * anyone sleeps.
+ * After freeing slots: when a sender announced that it sleeps and the channel has drained to
+ * wake_len messages (half the capacity), clear the flag and wake every sleeper once. Each woken
+ * sender re-tries its claim and, finding the channel full again, sets the flag again before it
+ * sleeps again; so one wake per announcement, not one per receive while anyone sleeps.
+ *
+ * The low watermark is hysteresis (Linux's sk_stream_write_space waits for a third of a socket's
+ * buffer to be free, for the same reason): woken at the first free slot, the sleepers would race
+ * for it, most would find the channel full and sleep again, and with more senders than CPUs they
+ * would take the CPU the consumer needs to drain it. Woken at half, each finds room for many
+ * messages. Nothing is lost by waiting: a sender saw the channel full after announcing itself, so
+ * the consumer has at least capacity - wake_len more messages to take and passes the watermark
+ * on one of them. The cost is fairness: senders that never had to sleep may keep the channel above
+ * the watermark while sleepers wait (until their deadlines).
  */
 static inline void notify_space(struct hx_chan *chan)
 {
 	/* Pairs with hx_barrier_heavy in claim_slow: we see its flag, or it sees our free slot. */
 	hx_barrier_light();
 	if (HX_LIKELY(!atomic_load_explicit(&chan->senders_waiting, memory_order_relaxed)))
+		return;
+	if (hx_chan_len(chan) > chan->wake_len)
 		return;
 	/*
 	 * Relaxed: the event word below carries the ordering. A sender whose flag store came before
@@ -408,6 +420,7 @@ int hx_chan_create(size_t capacity, size_t msg_size, struct hx_chan **out)
 	chan->capacity = capacity;
 	chan->pow2 = (capacity & (capacity - 1)) == 0;
 	chan->mask = capacity - 1;
+	chan->wake_len = capacity / 2;
 	chan->msg_size = msg_size;
 	chan->stride = stride;
 	for (size_t i = 0; i < capacity; i++)

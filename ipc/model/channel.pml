@@ -34,12 +34,18 @@
  *   DEADLINE                 producer 0 has a finite deadline: it may pass at any check, and its
  *                            futex_wait may time out, also racing with a wake that chose it
  *   FINE_CLAIM               the claim as three steps (load tail, load seq, CAS) instead of one
+ *   FINE_WATERMARK           notify_space's load of senders_waiting and its load of tail (in
+ *                            hx_chan_len) as two steps instead of one
  *   SEQ_VYUKOV               Vyukov's seq encoding (free p, published p + 1, freed p + C) instead
  *                            of channel.c's doubled one (free 2p, published 2p + 1, freed 2(p + C))
  *   DEADLINE_FIRST           (with DEADLINE) a sender whose futex_wait returned after its deadline
  *                            gives up at once instead of re-trying the claim first (channel.c
  *                            re-tries). It lost a wakeup when the consumer woke one sleeper per
  *                            freed slot; since it wakes all of them, it loses none
+ *   WAKE_LEN=w               the consumer wakes sleeping senders only when the channel has drained
+ *                            to at most w messages (hx_chan_len); default CAP / 2 as in channel.c
+ *                            (integer division: 1 at capacity 2, 0 at capacity 1). 0 is the most
+ *                            hysteresis (wake only when drained), CAP none (the old rule)
  * Broken variants (the check expects each to fail):
  *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
  *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
@@ -47,6 +53,9 @@
  *   BROKEN_WAKE_ONE          the consumer, having cleared senders_waiting, wakes one sleeper, not all
  *   BROKEN_SENDER_CLEARS     a sender stores senders_waiting = 0 after each attempt (as it used to
  *                            decrement a count of waiters), erasing another sender's announcement
+ *   BROKEN_WAKE_LEN_AFTER_CLEAR  the consumer exchanges senders_waiting to 0 first and then, finding
+ *                            the channel above WAKE_LEN, returns without waking: the announcement
+ *                            is gone and the sleepers with it
  *   SEQ_VYUKOV with CAP=1    Vyukov's encoding cannot tell "published p" from "free for p + 1"
  */
 
@@ -61,6 +70,12 @@
 #endif
 #if NPROD > 3
 #error "at most 3 producers (store buffers and futex queues are sized for 5 processes)"
+#endif
+#ifndef WAKE_LEN
+#define WAKE_LEN (CAP / 2)
+#endif
+#if WAKE_LEN < 0 || WAKE_LEN > CAP
+#error "WAKE_LEN is a number of messages: 0..CAP"
 #endif
 
 #define TOTAL (NPROD * NMSG)     /* messages 1..TOTAL; m is number (m-1)%NMSG+1 of producer (m-1)/NMSG */
@@ -685,9 +700,43 @@ inline look(head, taken, outcome, max, r)
 	fi
 }
 
+/*
+ * notify_space's watermark, one step: r = 0 (return without waking) when hx_chan_len() > WAKE_LEN.
+ * hx_chan_len() is (tail without CLOSED) - head, clamped to [0, CAP]. head is the consumer's own
+ * position, already past what it just took (its store of head is forwarded to its own load: the
+ * local copy). tail is loaded relaxed, and since it changes only by locked instructions (CAS,
+ * fetch_or) it is never in a store buffer: the load reads memory, after the flag load (in the
+ * same step by default, see notify_space in the consumer). channel.c loads tail before head;
+ * only the consumer writes head, so that order does not matter here. A claim between the
+ * consumer's free and this load counts: the length can be back at CAP.
+ */
+inline below_watermark(head, queued, r)
+{
+	d_step {
+		queued = tail & (CLOSED - 1);
+		if
+		:: queued <= head -> queued = 0
+		:: else -> queued = queued - head
+		fi;
+		if
+		:: queued > CAP -> queued = CAP
+		:: else -> skip
+		fi;
+		if
+		:: queued > WAKE_LEN ->
+			r = 0;
+			printf("MSC: consumer: hx_chan_len = %d > wake_len %d, returns without waking\n", queued, WAKE_LEN)
+		:: else ->
+			printf("MSC: consumer: hx_chan_len = %d <= wake_len %d\n", queued, WAKE_LEN)
+		fi;
+		queued = 0
+	}
+}
+
 proctype consumer()
 {
 	byte head, taken, r, outcome;
+	byte queued;              /* hx_chan_len() in notify_space; 0 outside that step */
 #ifdef CONSUMER_CLOSES
 	bit closed_it;
 #endif
@@ -739,14 +788,39 @@ proctype consumer()
 		:: else -> skip
 		fi;
 		/*
-		 * notify_space(): hx_barrier_light(); this load may pass the free stores. If set:
-		 * exchange(senders_waiting, 0); if that was set, bump space_event and wake all.
+		 * notify_space(): hx_barrier_light(); this load may pass the free stores. If set and
+		 * hx_chan_len() <= wake_len: exchange(senders_waiting, 0); if that was set, bump
+		 * space_event and wake all. Above the watermark it returns and the flag stays set
+		 * for a later receive (BROKEN_WAKE_LEN_AFTER_CLEAR: exchanges first, then returns).
+		 *
+		 * The flag load and the tail load are one step by default (FINE_WATERMARK: two, as
+		 * the code has them; checked too). Joining them hides no outcome: the consumer does
+		 * nothing in between, and once the flag load has read 1 nobody else can make the
+		 * flag 0 before the tail load (only this consumer clears it; a sender's store of 0
+		 * exists only in BROKEN_SENDER_CLEARS), so a flag load moved to the moment of the
+		 * tail load reads 1 as well. All the split flag load changes is, by its optional
+		 * drain, a sender's buffer up to its flag store; another process that reads one of
+		 * those stores in between can drain it itself (maybe_drain_writer_of), and the joined
+		 * step drains what is left. So every split run has a joined one with the same loads,
+		 * results and state from the tail load on. A flag load that reads 0 ends here.
 		 */
 		atomic {
 			maybe_drain_writer_of(A_SENDERS);
 			r = senders_waiting;
-			printf("MSC: consumer loads senders_waiting = %d\n", r)
+			printf("MSC: consumer loads senders_waiting = %d\n", r);
+#if !defined(FINE_WATERMARK) && !defined(BROKEN_WAKE_LEN_AFTER_CLEAR)
+			if
+			:: r -> below_watermark(head, queued, r)
+			:: else -> skip
+			fi
+#endif
 		};
+#if defined(FINE_WATERMARK) && !defined(BROKEN_WAKE_LEN_AFTER_CLEAR)
+		if
+		:: r -> below_watermark(head, queued, r)
+		:: else -> skip
+		fi;
+#endif
 		if
 		:: r ->
 			atomic {
@@ -758,6 +832,12 @@ proctype consumer()
 					printf("MSC: consumer exchanges senders_waiting to 0, was %d\n", r)
 				}
 			};
+#ifdef BROKEN_WAKE_LEN_AFTER_CLEAR
+			if
+			:: r -> below_watermark(head, queued, r)
+			:: else -> skip
+			fi;
+#endif
 			if
 			:: r ->
 				d_step { drain(CONS); current[SPACE] = 0 };

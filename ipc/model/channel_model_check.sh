@@ -44,11 +44,16 @@ configs=(
 	"p2_c2_m2_spurious|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DSPURIOUS"
 	"p2_c2_m2_seq_vyukov|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DSEQ_VYUKOV"
 	"p2_c1_m2_deadline_first|pass|-DNPROD=2 -DCAP=1 -DNMSG=2 -DDEADLINE -DDEADLINE_FIRST"
+	"p2_c2_m2_wake0|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DWAKE_LEN=0"
+	"p3_c2_m1_wake0|pass|-DNPROD=3 -DCAP=2 -DNMSG=1 -DWAKE_LEN=0"
+	"p2_c2_m2_fine_watermark|pass|-DNPROD=2 -DCAP=2 -DNMSG=2 -DFINE_WATERMARK"
+	"p3_c2_m1_fine_watermark|pass|-DNPROD=3 -DCAP=2 -DNMSG=1 -DFINE_WATERMARK"
 	"broken_no_heavy_barrier|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_NO_HEAVY_BARRIER|-w26 -i|-DREACH"
 	"broken_heavy_not_self|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_HEAVY_NOT_SELF|-w26 -i|-DREACH"
 	"broken_no_eventcount|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_NO_EVENTCOUNT|-w26 -i|-DREACH"
 	"broken_wake_one|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_WAKE_ONE|-w26 -i|-DREACH"
 	"broken_sender_clears|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_SENDER_CLEARS"
+	"broken_wake_len_after_clear|invalid end state|-DNPROD=2 -DCAP=2 -DNMSG=2 -DBROKEN_WAKE_LEN_AFTER_CLEAR|-w26 -i|-DREACH"
 	"broken_seq_vyukov_capacity_1|assertion violated|-DNPROD=2 -DCAP=1 -DNMSG=2 -DSEQ_VYUKOV|-w26 -i|-DREACH"
 )
 
