@@ -284,10 +284,13 @@ static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t
  * buffer to be free, for the same reason): woken at the first free slot, the sleepers would race
  * for it, most would find the channel full and sleep again, and with more senders than CPUs they
  * would take the CPU the consumer needs to drain it. Woken at half, each finds room for many
- * messages. Nothing is lost by waiting: a sender saw the channel full after announcing itself, so
- * the consumer has at least capacity - wake_len more messages to take and passes the watermark
- * on one of them. The cost is fairness: senders that never had to sleep may keep the channel above
- * the watermark while sleepers wait (until their deadlines).
+ * messages. Nothing is lost by waiting: a sender sleeps only after seeing the channel full once
+ * its flag was visible (else the barrier pair made it see the freed slot), so there are messages
+ * left to receive; every claimed message is published and received, and the receive that empties
+ * the channel finds the flag still set (nobody else clears it) and a length of 0, unless an
+ * earlier receive already woke the sleepers. Other senders may refill the channel and so delay
+ * the wake: that is the cost, fairness (sleepers wait while senders that never slept keep the
+ * channel above the watermark, until their deadlines). ipc/model checks it (WAKE_LEN).
  */
 static inline void notify_space(struct hx_chan *chan)
 {
