@@ -22,8 +22,12 @@
  * Errors: -HX_EAGAIN (full, or empty, with HX_NOWAIT), -HX_ETIMEDOUT (the deadline passed),
  * -HX_EPIPE (closed; for the consumer: closed and drained), -HX_EINVAL, -HX_ENOMEM.
  *
- * Context: task context. HX_NOWAIT sends and receives never sleep and may be used where sleeping is
- * not allowed; no channel function may be called from an interrupt handler (use the event bus).
+ * Context: task context, with one exception: hx_chan_send with HX_NOWAIT may be called from an
+ * interrupt handler (the event bus's publish relies on it). It claims with one CAS that fails only
+ * when another producer took the position, writes only its own slot, never waits for another
+ * producer (an interrupted send on the same CPU is simply overtaken) and wakes the consumer with
+ * hx_futex_wake, which platform.h allows in any context; a spin, lock or sleep added to that path
+ * breaks the bus. HX_NOWAIT receives never sleep but stay task context (one consumer).
  *
  * The algorithm (ipc/channel.c, docs/channel.md): a ring of sequence-numbered slots in the style of
  * Vyukov's bounded queue with a single-consumer dequeue; producers claim a position with one CAS
