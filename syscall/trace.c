@@ -2,8 +2,8 @@
 /*
  * The trace hook (hooks.h): per syscall number, how many calls, how many ended in an error, and a
  * log2 histogram of their latency from entry to the handler's return (ctx->start_ns and
- * ctx->end_ns, taken by the gateway; the pre-hooks are included). Relaxed counters: each is exact, a
- * snapshot of several is not a transaction. Latencies of 2^31 ns (about 2 s) and more all land in
+ * ctx->end_ns, taken by the gateway; the pre-hooks are included). Relaxed counters: each is exact,
+ * a snapshot of several is not a transaction. Latencies of 2^31 ns (about 2 s) and more all land in
  * the last bucket (sleeping syscalls do that).
  */
 #include <stdint.h>

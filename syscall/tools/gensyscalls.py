@@ -10,7 +10,7 @@ script exits with status 1 without writing any output. The grammar is in the tab
 comment. Outputs (each optional; with none the table is only checked):
 
   numbers.h        HX_SYS_<name> for every live syscall, HX_SYSCALL_STATIC_COUNT
-  user.h           typed user-space stubs hx_<name>(...) over HX_USER_SYSCALL6
+  user.h           typed user-space stubs hx_user_<name>(...) over HX_USER_SYSCALL6
   syscall_table.c  hx_syscall_static_table[]: the descriptors (struct hx_syscall_desc) and handlers
   syscalls.md      the reference, docs/syscalls.md
 

@@ -65,11 +65,11 @@
 HX_BEGIN_DECLS
 
 #define HX_ROUTER_NAME_MAX        HX_WIRE_NAME_MAX /* characters of a module name, [a-z0-9_.-] */
-#define HX_ROUTER_MAX_MODULES     1024u        /* per router */
-#define HX_ROUTER_MAX_PAYLOAD     (64u * 1024) /* bytes of a request or a response */
-#define HX_ROUTER_MAX_QUEUE       (64u * 1024) /* entries of a module's request queue */
-#define HX_ROUTER_SLOT_BITS       16           /* the low bits of an id: the table slot */
-#define HX_ROUTER_LATENCY_BUCKETS 64           /* log2 buckets of call round trips */
+#define HX_ROUTER_MAX_MODULES     1024u            /* per router */
+#define HX_ROUTER_MAX_PAYLOAD     (64u * 1024)     /* bytes of a request or a response */
+#define HX_ROUTER_MAX_QUEUE       (64u * 1024)     /* entries of a module's request queue */
+#define HX_ROUTER_SLOT_BITS       16               /* the low bits of an id: the table slot */
+#define HX_ROUTER_LATENCY_BUCKETS 64               /* log2 buckets of call round trips */
 
 struct hx_router;
 
