@@ -232,3 +232,28 @@ uint64_t bench_parse_count(const char *program, const char *arg, const char *nam
 	}
 	return value;
 }
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double bench_median(const double *values, int n)
+{
+	double *sorted, median;
+
+	if (n <= 0)
+		return NAN;
+	sorted = malloc((size_t)n * sizeof(double));
+	if (!sorted) {
+		perror("bench_median");
+		exit(1);
+	}
+	memcpy(sorted, values, (size_t)n * sizeof(double));
+	qsort(sorted, (size_t)n, sizeof(double), compare_double);
+	median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	free(sorted);
+	return median;
+}

@@ -35,6 +35,9 @@ uint64_t bench_parse_count(const char *program, const char *arg, const char *nam
 /* The first line of a file into @buf (empty when unreadable), without the newline. */
 void bench_read_first_line(const char *path, char *buf, size_t size);
 
+/* The median of @n values (NAN when n is 0); @values is left as it is. */
+double bench_median(const double *values, int n);
+
 /* A JSON string (escaped) and a number (null when not finite). */
 void bench_json_string(FILE *out, const char *text);
 void bench_json_number(FILE *out, double value);

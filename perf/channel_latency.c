@@ -487,21 +487,6 @@ static uint32_t percentile(const uint32_t *sorted, size_t n, double q)
 	return sorted[rank - 1];
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *values, int n)
-{
-	if (n == 0)
-		return NAN;
-	qsort(values, (size_t)n, sizeof(double), compare_double);
-	return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 /* ---- Results ------------------------------------------------------------------------------- */
 
 enum mode { MODE_SPIN, MODE_BLOCK, MODE_SINGLE };
@@ -653,11 +638,11 @@ static void summarize(struct result *r)
 	}
 	r->ok_count = n;
 	r->spread = fastest > 0 ? slowest / fastest : NAN;
-	r->median_ns = median_of(ns, n);
-	r->median_cpu_ns = median_of(cpu, n);
-	r->median_p50 = median_of(p50, n);
-	r->median_p99 = median_of(p99, n);
-	r->median_p999 = median_of(p999, n);
+	r->median_ns = bench_median(ns, n);
+	r->median_cpu_ns = bench_median(cpu, n);
+	r->median_p50 = bench_median(p50, n);
+	r->median_p99 = bench_median(p99, n);
+	r->median_p999 = bench_median(p999, n);
 	r->ratio = r->p50_ratio = r->p99_ratio = NAN;
 	free(ns);
 	free(cpu);
@@ -1280,7 +1265,7 @@ static void *pingpong_serve(void *unused)
 	for (int b = 1; b < PINGPONG_BATCHES; b++)
 		if (batch_ns[b] < pingpong.min_ns)
 			pingpong.min_ns = batch_ns[b];
-	pingpong.median_ns = median_of(batch_ns, PINGPONG_BATCHES);
+	pingpong.median_ns = bench_median(batch_ns, PINGPONG_BATCHES);
 	pingpong.batches = PINGPONG_BATCHES;
 	return NULL;
 }
@@ -1562,7 +1547,7 @@ static void write_result(FILE *out, const struct result *r, bool *first)
 				if (a == 0)
 					value[k] = mean;
 				else if (a == 1)
-					value[k] = median_of(med[k], n);
+					value[k] = bench_median(med[k], n);
 				else
 					value[k] =
 					    n > 1

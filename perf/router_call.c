@@ -314,22 +314,6 @@ static void run_once(struct config *c, struct hx_router *router)
 
 /* ---- Statistics and output ----------------------------------------------------------------- */
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *values, int n)
-{
-	double sorted[MAX_REPS];
-
-	memcpy(sorted, values, (size_t)n * sizeof(double));
-	qsort(sorted, (size_t)n, sizeof(double), compare_double);
-	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
 static void config_name(char *buf, size_t size, const struct config *c)
 {
 	if (c->transport == HELIX)
@@ -517,12 +501,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct config *c = &configs[i];
 
-		c->median_p50 = median(c->p50, c->count);
-		c->median_p90 = median(c->p90, c->count);
-		c->median_p99 = median(c->p99, c->count);
-		c->median_mean = median(c->mean, c->count);
-		c->median_calls_per_s = median(c->calls_per_s, c->count);
-		c->median_ns_per_call = median(c->ns_per_call, c->count);
+		c->median_p50 = bench_median(c->p50, c->count);
+		c->median_p90 = bench_median(c->p90, c->count);
+		c->median_p99 = bench_median(c->p99, c->count);
+		c->median_mean = bench_median(c->mean, c->count);
+		c->median_calls_per_s = bench_median(c->calls_per_s, c->count);
+		c->median_ns_per_call = bench_median(c->ns_per_call, c->count);
 	}
 	for (int i = 0; i < n; i++) {
 		struct config *c = &configs[i];

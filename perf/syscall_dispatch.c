@@ -160,22 +160,6 @@ static void set_hooks(int count)
 
 /* ---- Statistics and output ------------------------------------------------------------------- */
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *values, int n)
-{
-	double sorted[MAX_REPS];
-
-	memcpy(sorted, values, (size_t)n * sizeof(double));
-	qsort(sorted, (size_t)n, sizeof(double), compare_double);
-	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
 static void config_name(char *buf, size_t size, const struct config *c)
 {
 	if (c->workload == BARE || c->workload == LINUX_GETPID)
@@ -336,7 +320,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		char name[128];
 
-		configs[i].median = median(configs[i].samples, configs[i].count);
+		configs[i].median = bench_median(configs[i].samples, configs[i].count);
 		configs[i].ratio = configs[i].median / configs[0].median;
 		config_name(name, sizeof(name), &configs[i]);
 		printf("%-48s %10.1f %10.1f\n", name, configs[i].median, configs[i].ratio);

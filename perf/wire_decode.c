@@ -246,23 +246,6 @@ static double run_once(const struct config *c)
 
 /* ---- Statistics and output ------------------------------------------------------------------- */
 
-/* The median of @n values (n <= MAX_REPS), by insertion sort of a copy. */
-static double median(const double *values, int n)
-{
-	double v[MAX_REPS];
-
-	for (int i = 0; i < n; i++) {
-		int j = i;
-
-		while (j > 0 && v[j - 1] > values[i]) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = values[i];
-	}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void config_name(char *buf, size_t size, const struct config *c)
 {
 	snprintf(buf, size, "wire_decode/%s/%s", shape_names[c->shape],
@@ -402,7 +385,7 @@ int main(int argc, char **argv)
 		const struct message *m = &messages[configs[i].shape];
 		char name[128];
 
-		configs[i].median_ns = median(configs[i].samples, configs[i].count);
+		configs[i].median_ns = bench_median(configs[i].samples, configs[i].count);
 		config_name(name, sizeof(name), &configs[i]);
 		printf("%-40s %8zu %7" PRIu64 " %10.1f %10.1f %12.0f\n", name, m->len, m->items,
 		       configs[i].median_ns, (double)m->len * 1e3 / configs[i].median_ns,
