@@ -123,6 +123,13 @@ int hx_syscall_desc_check(const struct hx_syscall_desc *desc)
 		if (!arg->name || arg->kind == HX_ARG_NONE || check_arg(desc, arg))
 			return -HX_EINVAL;
 	}
+	if (desc->nerrors && !desc->errors)
+		return -HX_EINVAL;
+	for (unsigned i = 0; i < desc->nerrors; i++) {
+		/* hx_error_name's answer for a code that is not an HX_E*. */
+		if (desc->errors[i] >= 0 || hx_strcmp(hx_error_name(desc->errors[i]), "HX_E?") == 0)
+			return -HX_EINVAL;
+	}
 	return 0;
 }
 

@@ -76,6 +76,15 @@ TEST_CASE("every entry of the generated table is well formed", "[gateway]")
 		if (!desc->handler)
 			continue; // retired
 		CHECK(hx_syscall_desc_check(desc) == 0);
+		// The table's `error` lines reach the descriptor (the fuzzer holds handlers to
+		// them).
+		if (nr == HX_SYS_chan_send) {
+			REQUIRE(desc->nerrors == 5);
+			CHECK(desc->errors[0] == -HX_EMSGSIZE);
+			CHECK(desc->errors[4] == -HX_EPIPE);
+		}
+		if (nr == HX_SYS_getpid)
+			CHECK(desc->nerrors == 0);
 		CHECK(hx_syscall_lookup(nr) == desc);
 		CHECK(hx_syscall_by_name(desc->name) == long(nr));
 	}
@@ -207,6 +216,22 @@ TEST_CASE("dynamic registration: range, duplicates, malformed descriptors", "[ga
 	CHECK(hx_syscall_register(&bad) == -HX_EINVAL);
 	bad.args[1].access = HX_UACCESS_READ;
 	CHECK(hx_syscall_register(&bad) == 0); // now well formed
+	CHECK(hx_syscall_unregister(nr) == 0);
+
+	// The documented errors: negative HX_E* codes, and a list where a count is given.
+	static const int good_errors[] = { -HX_EFAULT, -HX_EAGAIN };
+	static const int positive[] = { HX_EFAULT };
+	static const int unknown[] = { -HX_EFAULT, -4000 };
+	bad = make_desc(nr, "bad");
+	bad.nerrors = 1; // and no list
+	CHECK(hx_syscall_register(&bad) == -HX_EINVAL);
+	bad.errors = positive;
+	CHECK(hx_syscall_register(&bad) == -HX_EINVAL);
+	bad.errors = unknown;
+	bad.nerrors = 2;
+	CHECK(hx_syscall_register(&bad) == -HX_EINVAL);
+	bad.errors = good_errors;
+	CHECK(hx_syscall_register(&bad) == 0);
 	CHECK(hx_syscall_unregister(nr) == 0);
 }
 

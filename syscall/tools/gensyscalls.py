@@ -746,6 +746,10 @@ def enum_array(entry, arg):
     return "hx_enum_values_%d_%s" % (entry.nr, arg.name)
 
 
+def error_array(entry):
+    return "hx_errors_%d_%s" % (entry.nr, entry.name)
+
+
 def arg_fields(entry, arg):
     """The designated initialisers of one struct hx_syscall_arg. Fields the kind does not use
     stay 0."""
@@ -858,6 +862,13 @@ def gen_table_c(includes, entries):
             out += wrap_call("static const int64_t %s[%d] = { " % (enum_array(e, a), len(a.values)),
                              a.values, " };", indent="")
 
+    documented = [e for e in live(entries) if e.errors]
+    if documented:
+        out += ["", "/* The errors each handler documents (its `error` lines), as results. */"]
+        for e in documented:
+            out += wrap_call("static const int %s[%d] = { " % (error_array(e), len(e.errors)),
+                             ["-HX_%s" % c for c, _, _ in e.errors], " };", indent="")
+
     out += ["", "const struct hx_syscall_desc hx_syscall_static_table[HX_SYSCALL_STATIC_COUNT] = {"]
     for e in entries:
         out.append("\t[%d] = {" % e.nr)
@@ -876,6 +887,9 @@ def gen_table_c(includes, entries):
                         out.append("\t\t\t\t%s = %s," % (field, value))
                     out.append("\t\t\t},")
                 out.append("\t\t},")
+            if e.errors:
+                out.append("\t\t.errors = %s," % error_array(e))
+                out.append("\t\t.nerrors = %d," % len(e.errors))
             out.append("\t\t.handler = hx_sys_%s," % e.name)
         out.append("\t},")
     out.append("};")

@@ -88,6 +88,11 @@ struct hx_syscall_desc {
 	const char *summary;
 	uint8_t nargs;
 	struct hx_syscall_arg args[HX_SYSCALL_ARGS];
+	/* The errors the handler itself documents (the table's `error` lines), as negative codes;
+	 * the errors of the argument rules come on top (docs/syscalls.md). The syscall fuzzer
+	 * holds every handler to this list. NULL/0: none (a dynamic syscall may leave it empty). */
+	const int *errors;
+	uint8_t nerrors;
 	hx_syscall_fn handler;
 };
 
