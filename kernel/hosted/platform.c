@@ -19,6 +19,7 @@
 
 #include <helix/assert.h>
 #include <helix/errors.h>
+#include <helix/hosted.h>
 #include <helix/platform.h>
 
 /* hx_alloc promises 16-byte alignment; glibc's malloc gives max_align_t's. */
@@ -193,10 +194,29 @@ uint64_t hx_task_id(void)
 
 /* Serialises whole calls: write(2) may return short, and a retry must not let another line in. */
 static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
+static hx_console_sink_fn console_sink; /* guarded by console_lock */
+static void *console_sink_arg;
+
+hx_console_sink_fn hx_hosted_set_console_sink(hx_console_sink_fn sink, void *arg)
+{
+	hx_console_sink_fn previous;
+
+	pthread_mutex_lock(&console_lock);
+	previous = console_sink;
+	console_sink = sink;
+	console_sink_arg = arg;
+	pthread_mutex_unlock(&console_lock);
+	return previous;
+}
 
 void hx_console_write(const char *text, size_t len)
 {
 	pthread_mutex_lock(&console_lock);
+	if (console_sink) {
+		console_sink(console_sink_arg, text, len);
+		pthread_mutex_unlock(&console_lock);
+		return;
+	}
 	while (len > 0) {
 		ssize_t written = write(STDERR_FILENO, text, len);
 
