@@ -43,7 +43,7 @@
  * now + 100 us, now + 1 ms (every wait is finite and short); payload: empty, raw bytes, a wire
  * builder array of unsigned integers, or a mixed array (texts, negatives, nested arrays ...).
  *
- * Properties (a violation prints "router_call_fuzzer: property <id> violated: ..." and aborts):
+ * Properties (a violation prints "<program>: property <id> violated: ..." and aborts):
  *   C1 every return is one router.h documents for that call and that target: a dead or unknown id
  *      gives -HX_EHOSTUNREACH, an unknown name -HX_ENOENT, an invalid one -HX_EINVAL, a served
  *      module 0, -HX_EMSGSIZE, -HX_ETIMEDOUT, or -HX_EAGAIN (HX_NOWAIT only);

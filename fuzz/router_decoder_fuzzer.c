@@ -34,7 +34,7 @@
  *      inside the bytes; when it accepts, D3, D4 and D7 hold for the bytes.
  *   P2 on any bytes the reader stays inside the buffer (ASan) and ends; its errors are documented.
  *
- * A violated property prints "router_decoder_fuzzer: property <id> violated: ..." with the values
+ * A violated property prints "<program>: property <id> violated: ..." with the values
  * and aborts. With HX_FUZZ_TRACE set in the environment, every input is decoded to stderr first
  * (the header fields and the payload's items), which `./helix fuzz --reproduce FILE` shows before
  * the stack trace.

@@ -11,6 +11,7 @@
  *                      kinds the static table does not (str, array_in, inout, flags, int)
  *     HXF_OP_RAW       body = nr:u64 arg:u64[6]: any number, any registers
  *     HXF_OP_POKE      body = offset:u16 len:u8 bytes[len]: write user memory between calls
+ *                      (anywhere in the space; bytes on the read-only or absent page are dropped)
  *   arg      := strategy:u8 value
  *     strategy % HXF_STRATEGIES:
  *     HXF_WELL_FORMED  value chosen to pass the argument's rule most of the time: integers
@@ -67,13 +68,12 @@ enum hxf_strategy {
 enum hxf_probe_arg {
 	HXF_PROBE_NAME,  /* str(max=HXF_PROBE_NAME_MAX) */
 	HXF_PROBE_ITEMS, /* array_in(count=count, size=8, align=8) */
-	HXF_PROBE_COUNT, /* uint(0, HXF_PROBE_COUNT_MAX) */
+	HXF_PROBE_COUNT, /* uint(0, UINT64_MAX): the array rule must catch count * 8 overflowing */
 	HXF_PROBE_STATE, /* inout(size=16, align=8, nullable) */
 	HXF_PROBE_MODE,  /* flags(HXF_PROBE_MODE_MASK) */
 	HXF_PROBE_LEVEL, /* int(-8, 8) */
 };
 #define HXF_PROBE_NAME_MAX  31
-#define HXF_PROBE_COUNT_MAX 64
 #define HXF_PROBE_MODE_MASK 0x2du
 #define HXF_PROBE_LEVEL_MIN (-8)
 #define HXF_PROBE_LEVEL_MAX 8

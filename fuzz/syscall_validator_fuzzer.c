@@ -259,7 +259,7 @@ static struct {
 static long sys_probe(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS])
 {
 	char name[HXF_PROBE_NAME_MAX + 1];
-	uint64_t items[HXF_PROBE_COUNT_MAX], state[2], sum = 0;
+	uint64_t items[64], state[2], sum = 0;
 	uint64_t count = args[HXF_PROBE_COUNT];
 	size_t name_len;
 	struct hx_validator v = hx_validate(ctx);
@@ -269,11 +269,19 @@ static long sys_probe(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL
 	hx_v_user_str(&v, args[HXF_PROBE_NAME], name, sizeof(name), &name_len);
 	if (hx_v_check(&v))
 		return hx_v_check(&v);
-	err = hx_copy_from_user(ctx, items, args[HXF_PROBE_ITEMS], (size_t)count * 8);
-	if (err)
-		return hx_syscall_fail(ctx, err, HXF_PROBE_ITEMS, "items not readable");
-	for (uint64_t i = 0; i < count; i++)
-		sum += items[i];
+	/* The table's rule checked count * 8 bytes at items against the user range (any count:
+	 * the rule refuses a product that overflows): copy them 64 at a time. */
+	for (uint64_t done = 0; done < count;) {
+		uint64_t n = count - done < 64 ? count - done : 64;
+
+		err =
+		    hx_copy_from_user(ctx, items, args[HXF_PROBE_ITEMS] + done * 8, (size_t)n * 8);
+		if (err)
+			return hx_syscall_fail(ctx, err, HXF_PROBE_ITEMS, "items not readable");
+		for (uint64_t i = 0; i < n; i++)
+			sum += items[i];
+		done += n;
+	}
 	if (args[HXF_PROBE_STATE]) {
 		err = hx_copy_from_user(ctx, state, args[HXF_PROBE_STATE], sizeof(state));
 		if (err)
@@ -301,7 +309,7 @@ static const struct hx_syscall_desc probe_desc = {
 		                      .access = HX_UACCESS_READ, .len_arg = HXF_PROBE_COUNT,
 		                      .align = 8, .size = 8 },
 		[HXF_PROBE_COUNT] = { .name = "count", .kind = HX_ARG_UINT, .min = 0,
-		                      .max = HXF_PROBE_COUNT_MAX },
+		                      .max = (int64_t)UINT64_MAX },
 		[HXF_PROBE_STATE] = { .name = "state", .kind = HX_ARG_UPTR,
 		                      .access = HX_UACCESS_READ | HX_UACCESS_WRITE | HX_UACCESS_NULL,
 		                      .len_arg = HX_ARG_NO_LEN, .align = 8, .size = 16 },
@@ -912,7 +920,7 @@ static void probe_expect(const uint64_t *args)
 		probe_before.name_len++;
 		name++;
 	}
-	if (count > HXF_PROBE_COUNT_MAX || items < proc.view.base ||
+	if (count > USER_BYTES / 8 || items < proc.view.base ||
 	    items > proc.view.limit - count * 8 || range_lacks(items, count * 8, 1))
 		return;
 	for (uint64_t i = 0; i < count; i++) {
@@ -1139,17 +1147,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t args[HX_SYSCALL_ARGS] = { 0 }, nr;
 
 		if (op == HXF_OP_POKE) {
-			uint16_t off = rd_u16(&r) % HXF_MEM_MAX;
+			uint64_t off = rd_u16(&r) % USER_BYTES;
 			uint8_t len = rd_u8(&r);
 
 			if (len > r.n)
 				len = (uint8_t)r.n;
-			if (len > HXF_MEM_MAX - off)
-				len = (uint8_t)(HXF_MEM_MAX - off);
-			memcpy(host(proc.view.base + off), r.p, len);
+			if (len > USER_BYTES - off)
+				len = (uint8_t)(USER_BYTES - off);
+			/* Anywhere but the read-only and the absent page (the host protects them
+			 * too). */
+			for (uint8_t k = 0; k < len; k++) {
+				if (page_state(proc.view.base + off + k) == 3)
+					*host(proc.view.base + off + k) = r.p[k];
+			}
 			r.p += len;
 			r.n -= len;
-			hx_fuzz_trace("poke %u bytes at +%#x\n", len, off);
+			hx_fuzz_trace("poke %u bytes at +%#llx\n", len, (unsigned long long)off);
 			continue;
 		}
 		if (op == HXF_OP_RAW) {

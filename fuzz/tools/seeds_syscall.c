@@ -5,7 +5,8 @@
  * and argument counts come from the generated descriptors, so a new syscall gets its seed without
  * an edit here), and hand-written programs for the paths a fuzzer reaches slowly on its own: a
  * channel's whole life, a full channel, a write that runs into an unmapped page, the probe
- * syscall's string/array/inout arguments, a router_call carrying a real wire message, the
+ * syscall's string/array/inout arguments (a count whose byte size overflows, a name that runs into
+ * the user limit), a router_call carrying a real wire message, the
  * policy, and numbers outside the table.
  */
 #include <errno.h>
@@ -291,6 +292,20 @@ int hx_seeds_syscall_validator(const char *dir)
 	arg16(&p, 64);
 	arg_raw(&p, UINT64_MAX / 4);
 	arg16(&p, 128);
+	arg8(&p, 0);
+	arg16(&p, 8);
+	/* A name in the last 16 bytes of the space with no NUL before the limit. */
+	call_end(&p);
+	hxf_put_u8(&p.w, HXF_OP_POKE);
+	hxf_put_u16(&p.w, (uint16_t)(HXF_USER_PAGES * 4096 - 16));
+	hxf_put_u8(&p.w, 16);
+	for (int i = 0; i < 16; i++)
+		hxf_put_u8(&p.w, 'y');
+	call(&p, HXF_OP_PROBE);
+	arg_boundary(&p, 7); /* limit - 16 */
+	arg16(&p, 64);
+	arg16(&p, 0);
+	arg_raw(&p, 0);
 	arg8(&p, 0);
 	arg16(&p, 8);
 	WRITE("probe-kinds");
