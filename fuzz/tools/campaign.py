@@ -122,13 +122,15 @@ def collect_crashes(paths, crash_dir):
     for path in paths:
         with open(path, "rb") as f:
             data = f.read()
-        kind = "crash"
+        # libFuzzer names its artifacts by kind (crash-, leak-, timeout-, oom-, slow-unit-);
+        # AFL++ keeps crashes and hangs in directories of those names.
         base = os.path.basename(path)
+        kind = "crash"
         for prefix in ("leak", "timeout", "oom", "slow-unit"):
             if base.startswith(prefix):
                 kind = prefix
-        if "sig:" in base or "id:" in base:
-            kind = "crash"
+        if os.path.basename(os.path.dirname(path)) == "hangs":
+            kind = "hang"
         dest = os.path.join(crash_dir, "%s-%s" % (kind, hashlib.sha1(data).hexdigest()[:16]))
         if not os.path.exists(dest):
             with open(dest, "wb") as f:

@@ -11,6 +11,7 @@ python3 "$campaign" "$@" --jobs=1 --workdir="$TEST_TMPDIR/campaign" --crash-dir=
 	status=$?
 if [ "$status" -eq 1 ]; then
 	for f in "$crashes"/*; do
+		[ -f "$f" ] || continue
 		echo "reproducer $(basename "$f") ($(stat -c %s "$f") bytes), first 256 bytes:"
 		od -A x -t x1z -v -N 256 "$f"
 	done
