@@ -313,6 +313,8 @@ def run_afl(args, binary, workdir, seeds_dir, env):
     env.update(AFL_ENV)
     procs = []
     interrupted = False
+    # AFL_AUTORESUME continues a previous campaign's counters: report this campaign's share.
+    baseline = afl_summary(sync)[0]
     start = time.time()
     for i in range(args.jobs):
         name = "main" if i == 0 else "s%d" % i
@@ -337,6 +339,7 @@ def run_afl(args, binary, workdir, seeds_dir, env):
             if now - last_print >= PROGRESS_EVERY:
                 last_print = now
                 execs, crashes, corpus, edges, total = afl_summary(sync)
+                execs = max(execs - baseline, 0)
                 el = now - start
                 say("[%4ds] execs %s (%s/s)  edges %d/%d  corpus %d  crashes %d  (%d running)"
                     % (el, human(execs), human(execs / max(el, 1)), edges, total, corpus,
@@ -358,6 +361,7 @@ def run_afl(args, binary, workdir, seeds_dir, env):
                 tail = f.read()[-3000:]
             say("afl-fuzz %s exited %d; the end of its log:\n%s" % (name, p.returncode, tail))
     execs, _, corpus, edges, total = afl_summary(sync)
+    execs = max(execs - baseline, 0)
     crashes = []
     for inst in afl_instances(sync):
         crashes += [c for c in glob.glob(os.path.join(inst, "crashes", "id:*"))]
