@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The parts of a perf suite's report that do not depend on the suite (bench_report.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -256,4 +257,44 @@ double bench_median(const double *values, int n)
 	median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 	free(sorted);
 	return median;
+}
+
+void bench_begin_entry(FILE *out, const struct bench_entry *e, bool *first)
+{
+	fprintf(out, "%s\n    {\n      \"name\": ", *first ? "" : ",");
+	*first = false;
+	if (e->repetition >= 0) {
+		bench_json_string(out, e->run_name);
+	} else {
+		char full[256];
+
+		snprintf(full, sizeof(full), "%s_median", e->run_name);
+		bench_json_string(out, full);
+	}
+	fputs(", \"run_name\": ", out);
+	bench_json_string(out, e->run_name);
+	fprintf(out, ",\n      \"family_index\": %d, \"per_family_instance_index\": 0, ",
+	        e->family);
+	if (e->repetition >= 0)
+		fprintf(
+		    out,
+		    "\"run_type\": \"iteration\", \"repetitions\": %d, \"repetition_index\": %d,\n",
+		    e->repetitions, e->repetition);
+	else
+		fprintf(out,
+		        "\"run_type\": \"aggregate\", \"aggregate_name\": \"median\", "
+		        "\"aggregate_unit\": \"time\", \"repetitions\": %d,\n",
+		        e->repetitions);
+	fprintf(out,
+	        "      \"threads\": %d, \"iterations\": %" PRIu64 ", \"real_time\": ", e->threads,
+	        e->iterations);
+	bench_json_number(out, e->real_time);
+	fputs(", \"cpu_time\": ", out);
+	bench_json_number(out, e->real_time);
+	fputs(", \"time_unit\": \"ns\"", out);
+}
+
+void bench_end_entry(FILE *out)
+{
+	fputs("\n    }", out);
 }

@@ -2,11 +2,13 @@
 /*
  * What every perf suite shares: the monotonic clock, the machine's description, and the parts of
  * Google Benchmark's JSON shape that do not depend on the suite (the context's common fields, the
- * string and number encoders, the default output path). Each suite writes its own entries.
+ * string and number encoders, the head of an entry, the default output path). Each suite adds its
+ * own fields.
  */
 #ifndef HELIX_PERF_BENCH_REPORT_H
 #define HELIX_PERF_BENCH_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +52,29 @@ void bench_json_number(FILE *out, double value);
  */
 void bench_write_context_head(FILE *out, const struct bench_env *env, const char *suite,
                               const char *executable);
+
+/*
+ * One entry of the "benchmarks" array as every suite but channel_latency writes it: a repetition
+ * (run_type "iteration") or the median over the repetitions (an "aggregate" named
+ * "<run_name>_median"), one instance per family.
+ */
+struct bench_entry {
+	const char *run_name; /* the configuration, e.g. "router_call/helix/callers:1/payload:16" */
+	int family;           /* family_index: the configuration's position in the suite */
+	int repetition;       /* >= 0: that repetition's entry; -1: the median aggregate */
+	int repetitions;
+	int threads;
+	uint64_t iterations;
+	double real_time; /* ns per iteration, written as real_time and cpu_time */
+};
+
+/*
+ * Opens the entry (after a comma unless *@first) and writes the fields above, up to and including
+ * "time_unit": "ns". The suite then writes its own fields, each starting with ", ", and closes
+ * the entry with bench_end_entry.
+ */
+void bench_begin_entry(FILE *out, const struct bench_entry *e, bool *first);
+void bench_end_entry(FILE *out);
 
 /* perf/results/<suite>-<file_date>.json in the workspace under `bazel run`
  * (BUILD_WORKSPACE_DIRECTORY), else in the current directory. */

@@ -369,32 +369,21 @@ static void config_name(char *buf, size_t size, const struct config *c)
 
 static void write_entry(FILE *out, const struct config *c, int family, int rep, bool *first)
 {
-	char name[128], full[160];
+	char name[128];
+	struct bench_entry e;
 
 	config_name(name, sizeof(name), c);
-	snprintf(full, sizeof(full), rep >= 0 ? "%s" : "%s_median", name);
-	fprintf(out, "%s\n    {\n      \"name\": ", *first ? "" : ",");
-	*first = false;
-	bench_json_string(out, full);
-	fputs(", \"run_name\": ", out);
-	bench_json_string(out, name);
-	fprintf(out, ",\n      \"family_index\": %d, \"per_family_instance_index\": 0, ", family);
-	if (rep >= 0)
-		fprintf(out,
-		        "\"run_type\": \"iteration\", \"repetitions\": %d, \"repetition_index\": "
-		        "%d,\n",
-		        opt.repetitions, rep);
-	else
-		fprintf(out,
-		        "\"run_type\": \"aggregate\", \"aggregate_name\": \"median\", "
-		        "\"aggregate_unit\": \"time\", \"repetitions\": %d,\n",
-		        opt.repetitions);
-	fprintf(out, "      \"threads\": %d, \"iterations\": %" PRIu64 ", \"real_time\": ",
-	        c->kind == LATENCY ? 2 : 1, rep >= 0 ? iterations(c) : (uint64_t)c->count);
-	bench_json_number(out, rep >= 0 ? c->ns_per_event[rep] : c->median_ns_per_event);
-	fputs(", \"cpu_time\": ", out);
-	bench_json_number(out, rep >= 0 ? c->ns_per_event[rep] : c->median_ns_per_event);
-	fputs(", \"time_unit\": \"ns\",\n      \"events_per_s\": ", out);
+	e = (struct bench_entry){
+		.run_name = name,
+		.family = family,
+		.repetition = rep,
+		.repetitions = opt.repetitions,
+		.threads = c->kind == LATENCY ? 2 : 1,
+		.iterations = rep >= 0 ? iterations(c) : (uint64_t)c->count,
+		.real_time = rep >= 0 ? c->ns_per_event[rep] : c->median_ns_per_event,
+	};
+	bench_begin_entry(out, &e, first);
+	fputs(",\n      \"events_per_s\": ", out);
 	bench_json_number(out, rep >= 0 ? c->events_per_s[rep] : c->median_events_per_s);
 	if (c->kind == LATENCY) {
 		fputs(", \"load\": ", out);
@@ -421,7 +410,7 @@ static void write_entry(FILE *out, const struct config *c, int family, int rep, 
 			bench_json_number(out, c->ratio_to_floor);
 		}
 	}
-	fputs("\n    }", out);
+	bench_end_entry(out);
 }
 
 static int write_json(const char *path, const char *executable, struct config *configs, int n)

@@ -171,40 +171,26 @@ static void config_name(char *buf, size_t size, const struct config *c)
 
 static void write_entry(FILE *out, const struct config *c, int family, int rep, bool *first)
 {
-	char name[128], full[160];
+	char name[128];
+	struct bench_entry e;
 
 	config_name(name, sizeof(name), c);
-	if (rep >= 0)
-		snprintf(full, sizeof(full), "%s", name);
-	else
-		snprintf(full, sizeof(full), "%s_median", name);
-	fprintf(out, "%s\n    {\n      \"name\": ", *first ? "" : ",");
-	*first = false;
-	bench_json_string(out, full);
-	fputs(", \"run_name\": ", out);
-	bench_json_string(out, name);
-	fprintf(out, ",\n      \"family_index\": %d, \"per_family_instance_index\": 0, ", family);
-	if (rep >= 0)
-		fprintf(out,
-		        "\"run_type\": \"iteration\", \"repetitions\": %d, \"repetition_index\": "
-		        "%d,\n",
-		        opt.repetitions, rep);
-	else
-		fprintf(out,
-		        "\"run_type\": \"aggregate\", \"aggregate_name\": \"median\", "
-		        "\"aggregate_unit\": \"time\", \"repetitions\": %d,\n",
-		        opt.repetitions);
-	fprintf(out, "      \"threads\": 1, \"iterations\": %" PRIu64 ", \"real_time\": ",
-	        rep >= 0 ? opt.calls : (uint64_t)c->count);
-	bench_json_number(out, rep >= 0 ? c->samples[rep] : c->median);
-	fputs(", \"cpu_time\": ", out);
-	bench_json_number(out, rep >= 0 ? c->samples[rep] : c->median);
-	fprintf(out, ", \"time_unit\": \"ns\", \"hooks\": %d", c->hooks);
+	e = (struct bench_entry){
+		.run_name = name,
+		.family = family,
+		.repetition = rep,
+		.repetitions = opt.repetitions,
+		.threads = 1,
+		.iterations = rep >= 0 ? opt.calls : (uint64_t)c->count,
+		.real_time = rep >= 0 ? c->samples[rep] : c->median,
+	};
+	bench_begin_entry(out, &e, first);
+	fprintf(out, ", \"hooks\": %d", c->hooks);
 	if (rep < 0) {
 		fputs(", \"ratio_to_bare_call\": ", out);
 		bench_json_number(out, c->ratio);
 	}
-	fputs("\n    }", out);
+	bench_end_entry(out);
 }
 
 static int write_json(const char *path, const char *executable, struct config *configs, int n)

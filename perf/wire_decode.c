@@ -256,36 +256,26 @@ static void write_entry(FILE *out, const struct config *c, int family, int rep, 
 {
 	const struct message *m = &messages[c->shape];
 	double ns = rep >= 0 ? c->samples[rep] : c->median_ns;
-	char name[128], full[160];
+	char name[128];
+	struct bench_entry e;
 
 	config_name(name, sizeof(name), c);
-	snprintf(full, sizeof(full), rep >= 0 ? "%s" : "%s_median", name);
-	fprintf(out, "%s\n    {\n      \"name\": ", *first ? "" : ",");
-	*first = false;
-	bench_json_string(out, full);
-	fputs(", \"run_name\": ", out);
-	bench_json_string(out, name);
-	fprintf(out, ",\n      \"family_index\": %d, \"per_family_instance_index\": 0, ", family);
-	if (rep >= 0)
-		fprintf(out, "\"run_type\": \"iteration\", \"repetitions\": %d, ", opt.repetitions);
-	else
-		fprintf(out,
-		        "\"run_type\": \"aggregate\", \"aggregate_name\": \"median\", "
-		        "\"aggregate_unit\": \"time\", \"repetitions\": %d, ",
-		        opt.repetitions);
-	if (rep >= 0)
-		fprintf(out, "\"repetition_index\": %d, ", rep);
-	fprintf(out, "\n      \"threads\": 1, \"iterations\": %" PRIu64 ", \"real_time\": ",
-	        c->iterations);
-	bench_json_number(out, ns);
-	fputs(", \"cpu_time\": ", out);
-	bench_json_number(out, ns);
-	fputs(", \"time_unit\": \"ns\",\n      \"bytes_per_second\": ", out);
+	e = (struct bench_entry){
+		.run_name = name,
+		.family = family,
+		.repetition = rep,
+		.repetitions = opt.repetitions,
+		.threads = 1,
+		.iterations = c->iterations,
+		.real_time = ns,
+	};
+	bench_begin_entry(out, &e, first);
+	fputs(",\n      \"bytes_per_second\": ", out);
 	bench_json_number(out, (double)m->len * 1e9 / ns);
 	fputs(", \"items_per_second\": ", out);
 	bench_json_number(out, 1e9 / ns);
-	fprintf(out, ", \"message_bytes\": %zu, \"payload_items\": %" PRIu64 "\n    }", m->len,
-	        m->items);
+	fprintf(out, ", \"message_bytes\": %zu, \"payload_items\": %" PRIu64, m->len, m->items);
+	bench_end_entry(out);
 }
 
 static int write_json(const char *path, const char *executable, struct config *configs, int n)
