@@ -12,6 +12,8 @@
  *     HXF_OP_RAW       body = nr:u64 arg:u64[6]: any number, any registers
  *     HXF_OP_POKE      body = offset:u16 len:u8 bytes[len]: write user memory between calls
  *                      (anywhere in the space; bytes on the read-only or absent page are dropped)
+ *     HXF_OP_FAILALLOC body = skip:u8 count:u8: during the next call, the kernel heap lets `skip`
+ *                      allocations succeed and fails the `count` after them (-HX_ENOMEM paths)
  *   arg      := strategy:u8 value
  *     strategy % HXF_STRATEGIES:
  *     HXF_WELL_FORMED  value chosen to pass the argument's rule most of the time: integers
@@ -54,6 +56,7 @@ enum hxf_op {
 	HXF_OP_PROBE = HX_SYSCALL_STATIC_COUNT,
 	HXF_OP_RAW,
 	HXF_OP_POKE,
+	HXF_OP_FAILALLOC,
 	HXF_OPS,
 };
 

@@ -16,7 +16,8 @@
  *   S4 accepted calls keep the kernel's invariants, checked against a model: the handle table
  *      (count, rights), every channel's contents (exactly once, in order, nothing from a
  *      refused send, nothing lost by a refused receive), write's console bytes, getpid,
- *      clock_gettime, the probe syscall's copies;
+ *      clock_gettime, the probe syscall's copies, also when the kernel heap fails an allocation
+ *      (HXF_OP_FAILALLOC: -HX_ENOMEM must be documented and leave nothing half done);
  *   S5 the hooks saw the call: the trace counts it (and its error), the audit ring records it
  *      with the same result, the policy denies exactly what it should.
  *
@@ -138,6 +139,12 @@ static struct {
 	struct hx_syscall_failure failure;
 	const struct hx_syscall_desc *seen_desc;
 } call;
+
+/* HXF_OP_FAILALLOC: the allocation failures planned for the next call. */
+static struct {
+	bool armed;
+	uint8_t skip, count;
+} fail_plan;
 
 static uint8_t console[CONSOLE_MAX];
 static size_t console_len;
@@ -399,6 +406,7 @@ static void start_server_once(void)
 static void process_create(void)
 {
 	memset(&proc, 0, sizeof(proc));
+	memset(&fail_plan, 0, sizeof(fail_plan));
 	if (hx_uspace_sim_create(USER_BYTES, &proc.sim) || hx_handles_create(&proc.handles))
 		abort();
 	if (hx_uspace_sim_protect(proc.sim, proc.sim->base + HXF_RO_PAGE * PAGE, PAGE,
@@ -985,9 +993,15 @@ static bool run_call(uint64_t nr, uint64_t *args)
 	call.nr = nr;
 	memcpy(call.args, args, sizeof(call.args));
 	call.desc = desc;
+	if (fail_plan.armed)
+		hx_hosted_fail_allocs(fail_plan.skip, fail_plan.count);
 	t0 = hx_time_ns();
 	result = helix_syscall_entry(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
 	t1 = hx_time_ns();
+	if (fail_plan.armed) {
+		hx_hosted_fail_allocs(0, 0);
+		fail_plan.armed = false;
+	}
 	call.active = false;
 	hx_fuzz_trace("  -> %ld %s%s%s%s\n", result, result < 0 ? hx_error_name((int)result) : "",
 	              call.failure.reason ? " (" : "",
@@ -1163,6 +1177,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.p += len;
 			r.n -= len;
 			hx_fuzz_trace("poke %u bytes at +%#llx\n", len, (unsigned long long)off);
+			continue;
+		}
+		if (op == HXF_OP_FAILALLOC) {
+			fail_plan.skip = rd_u8(&r);
+			fail_plan.count = rd_u8(&r);
+			fail_plan.armed = true;
+			hx_fuzz_trace("next call: %u allocations succeed, then %u fail\n",
+			              fail_plan.skip, fail_plan.count);
 			continue;
 		}
 		if (op == HXF_OP_RAW) {

@@ -7,7 +7,7 @@
  * channel's whole life, a full channel, a write that runs into an unmapped page, the probe
  * syscall's string/array/inout arguments (a count whose byte size overflows, a name that runs into
  * the user limit), a router_call carrying a real wire message, the
- * policy, and numbers outside the table.
+ * policy, allocation failures, and numbers outside the table.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -377,6 +377,49 @@ int hx_seeds_syscall_validator(const char *dir)
 	for (int a = 0; a < HX_SYSCALL_ARGS; a++)
 		arg_raw(&p, 0xdead0000u + (uint64_t)a);
 	WRITE("raw-numbers");
+
+	/* An exhausted kernel heap: each allocation of chan_create in turn, a send above the
+	 * 256-byte stack buffer, a dup; then the same calls with the heap back. */
+	prog_begin(&p, mem, sizeof(mem), 0);
+	for (uint8_t skip = 0; skip < 3; skip++) {
+		call_end(&p);
+		hxf_put_u8(&p.w, HXF_OP_FAILALLOC);
+		hxf_put_u8(&p.w, skip);
+		hxf_put_u8(&p.w, 1);
+		call(&p, HX_SYS_chan_create);
+		arg16(&p, 1);
+		arg16(&p, 299); /* 300-byte messages */
+	}
+	call(&p, HX_SYS_chan_create);
+	arg16(&p, 1);
+	arg16(&p, 299);
+	call_end(&p);
+	hxf_put_u8(&p.w, HXF_OP_FAILALLOC);
+	hxf_put_u8(&p.w, 0);
+	hxf_put_u8(&p.w, 4);
+	call(&p, HX_SYS_chan_send);
+	arg8(&p, 0);
+	arg16(&p, 0);
+	arg16(&p, 299);
+	arg8(&p, 0);
+	call_end(&p);
+	hxf_put_u8(&p.w, HXF_OP_FAILALLOC);
+	hxf_put_u8(&p.w, 0);
+	hxf_put_u8(&p.w, 4);
+	call(&p, HX_SYS_handle_dup);
+	arg8(&p, 0);
+	arg8(&p, HX_RIGHT_READ);
+	call(&p, HX_SYS_chan_send);
+	arg8(&p, 0);
+	arg16(&p, 0);
+	arg16(&p, 299);
+	arg8(&p, 0);
+	call(&p, HX_SYS_chan_recv);
+	arg8(&p, 0);
+	arg16(&p, 0x400);
+	arg16(&p, 299);
+	arg8(&p, 0);
+	WRITE("enomem-paths");
 
 	/* Stale and forged handles: create, close, use the closed value; another generation. */
 	prog_begin(&p, mem, 16, 0);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -25,14 +26,35 @@
 /* hx_alloc promises 16-byte alignment; glibc's malloc gives max_align_t's. */
 HX_STATIC_ASSERT(alignof(max_align_t) >= 16, "malloc must return 16-byte aligned memory");
 
+/* The calling thread's allocation-failure plan (hx_hosted_fail_allocs). */
+static __thread uint64_t fail_skip, fail_count;
+
+void hx_hosted_fail_allocs(uint64_t skip, uint64_t count)
+{
+	fail_skip = skip;
+	fail_count = count;
+}
+
+static bool alloc_fails(void)
+{
+	if (HX_LIKELY(!fail_count))
+		return false;
+	if (fail_skip) {
+		fail_skip--;
+		return false;
+	}
+	fail_count--;
+	return true;
+}
+
 void *hx_alloc(size_t size)
 {
-	return size ? malloc(size) : NULL;
+	return size && !alloc_fails() ? malloc(size) : NULL;
 }
 
 void *hx_zalloc(size_t size)
 {
-	return size ? calloc(1, size) : NULL;
+	return size && !alloc_fails() ? calloc(1, size) : NULL;
 }
 
 void hx_free(void *ptr)

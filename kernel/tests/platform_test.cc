@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <helix/errors.h>
+#include <helix/hosted.h>
 #include <helix/platform.h>
 #include <helix/spinlock.h>
 
@@ -178,6 +179,29 @@ TEST_CASE("hx_alloc, hx_zalloc and hx_free", "[platform]")
 		CHECK(nonzero == 0);
 		hx_free(z);
 	}
+}
+
+TEST_CASE("hx_hosted_fail_allocs fails the planned allocations of this thread only", "[platform]")
+{
+	void *a, *b, *c, *other = nullptr;
+
+	hx_hosted_fail_allocs(1, 2); // one succeeds, the next two fail
+	a = hx_alloc(32);
+	CHECK(a != nullptr);
+	CHECK(hx_alloc(32) == nullptr);
+	std::thread([&] { other = hx_alloc(32); }).join(); // another thread: no plan
+	CHECK(other != nullptr);
+	CHECK(hx_zalloc(32) == nullptr);
+	b = hx_alloc(32); // the plan is used up
+	CHECK(b != nullptr);
+	hx_hosted_fail_allocs(0, 1);
+	hx_hosted_fail_allocs(0, 0); // ended before it fired
+	c = hx_zalloc(8);
+	CHECK(c != nullptr);
+	hx_free(a);
+	hx_free(b);
+	hx_free(c);
+	hx_free(other);
 }
 
 TEST_CASE("hx_task_id tells threads apart", "[platform]")

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What only the hosted platform (kernel/hosted/platform.c) offers: hooks for the programs that
- * run the portable code in Linux user space (tests, fuzzers, perf suites). Portable code never
- * includes this header.
+ * run the portable code in Linux user space (tests, fuzzers, perf suites): the console sink and
+ * allocation failures on demand. Portable code never includes this header.
  */
 #ifndef HELIX_HOSTED_H
 #define HELIX_HOSTED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <helix/compiler.h>
 
@@ -25,6 +26,13 @@ typedef void (*hx_console_sink_fn)(void *arg, const char *text, size_t len);
  * previous sink. Takes effect for writes that start after it returns.
  */
 hx_console_sink_fn hx_hosted_set_console_sink(hx_console_sink_fn sink, void *arg);
+
+/*
+ * hx_hosted_fail_allocs - on the calling thread, let the next @skip hx_alloc/hx_zalloc calls
+ * succeed and the @count after them return NULL, as an exhausted kernel heap would; (0, 0) ends
+ * the plan. Other threads are unaffected. For tests and fuzzers that reach the -HX_ENOMEM paths.
+ */
+void hx_hosted_fail_allocs(uint64_t skip, uint64_t count);
 
 HX_END_DECLS
 
