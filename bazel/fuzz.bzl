@@ -76,18 +76,22 @@ def hx_cc_fuzz_test(name, srcs, deps = [], copts = [], data = [], **kwargs):
         "--target=" + target,
         "--dict=$(location %s)" % dictionary,
     ]
+    # The smoke test and the _run target run the same campaign command; the user's options
+    # (after `bazel run ... --`) come last, and the later of two equal options wins.
+    campaign_cmd = ["$(location //fuzz/tools:campaign.py)", "run"] + engine_args + campaign_args + \
+                   ["$(locations :%s_seed_corpus)" % name]
+    campaign_data = [
+        ":" + name + "_bin",
+        ":" + name + "_seed_corpus",
+        dictionary,
+        "//fuzz/tools:campaign.py",
+    ]
     native.sh_test(
         name = name + "_smoke",
         size = "medium",
         srcs = ["//fuzz/tools:smoke_test.sh"],
-        args = ["$(location //fuzz/tools:campaign.py)", "run"] + engine_args + campaign_args +
-               ["$(locations :%s_seed_corpus)" % name],
-        data = [
-            ":" + name + "_bin",
-            ":" + name + "_seed_corpus",
-            dictionary,
-            "//fuzz/tools:campaign.py",
-        ],
+        args = campaign_cmd,
+        data = campaign_data,
         # Never cached: a campaign explores anew on every run. Manual: //... leaves it out.
         tags = ["manual", "external", "fuzz_smoke"],
         target_compatible_with = ["@platforms//os:linux"],
@@ -96,14 +100,7 @@ def hx_cc_fuzz_test(name, srcs, deps = [], copts = [], data = [], **kwargs):
     native.sh_binary(
         name = name + "_run",
         srcs = ["//fuzz/tools:run.sh"],
-        # The user's options come after these, and the later of two equal options wins.
-        args = ["$(location //fuzz/tools:campaign.py)", "run"] + engine_args + campaign_args +
-               ["$(locations :%s_seed_corpus)" % name],
-        data = [
-            ":" + name + "_bin",
-            ":" + name + "_seed_corpus",
-            dictionary,
-            "//fuzz/tools:campaign.py",
-        ],
+        args = campaign_cmd,
+        data = campaign_data,
         target_compatible_with = ["@platforms//os:linux"],
     )

@@ -298,3 +298,22 @@ void bench_end_entry(FILE *out)
 {
 	fputs("\n    }", out);
 }
+
+FILE *bench_open_report(const char *path, const struct bench_env *env, const char *suite,
+                        const char *executable)
+{
+	FILE *out = fopen(path, "w");
+
+	if (!out) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", suite, path, strerror(errno));
+		return NULL;
+	}
+	bench_write_context_head(out, env, suite, executable);
+	return out;
+}
+
+int bench_close_report(FILE *out)
+{
+	fputs("\n  ]\n}\n", out);
+	return fclose(out) == 0 ? 0 : -1;
+}

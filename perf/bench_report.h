@@ -76,6 +76,16 @@ struct bench_entry {
 void bench_begin_entry(FILE *out, const struct bench_entry *e, bool *first);
 void bench_end_entry(FILE *out);
 
+/*
+ * bench_open_report - create @path and write the context's common head (bench_write_context_head);
+ * NULL, with a message naming the file, when it cannot be created. The suite adds its context
+ * fields, closes the context, opens the "benchmarks" array and writes its entries;
+ * bench_close_report closes the array and the document, then the file: 0, or -1.
+ */
+FILE *bench_open_report(const char *path, const struct bench_env *env, const char *suite,
+                        const char *executable);
+int bench_close_report(FILE *out);
+
 /* perf/results/<suite>-<file_date>.json in the workspace under `bazel run`
  * (BUILD_WORKSPACE_DIRECTORY), else in the current directory. */
 void bench_default_out_path(char *buf, size_t size, const char *suite, const struct bench_env *env);

@@ -415,14 +415,11 @@ static void write_entry(FILE *out, const struct config *c, int family, int rep, 
 
 static int write_json(const char *path, const char *executable, struct config *configs, int n)
 {
-	FILE *out = fopen(path, "w");
+	FILE *out = bench_open_report(path, &env, "event_bus", executable);
 	bool first = true;
 
-	if (!out) {
-		fprintf(stderr, "event_bus: cannot write %s: %s\n", path, strerror(errno));
+	if (!out)
 		return -1;
-	}
-	bench_write_context_head(out, &env, "event_bus", executable);
 	fprintf(out,
 	        "    \"repetitions\": %d,\n    \"events_per_repetition\": %" PRIu64
 	        ",\n    \"paced_events_per_repetition\": %" PRIu64
@@ -438,8 +435,7 @@ static int write_json(const char *path, const char *executable, struct config *c
 			write_entry(out, &configs[i], i, rep, &first);
 		write_entry(out, &configs[i], i, -1, &first);
 	}
-	fputs("\n  ]\n}\n", out);
-	return fclose(out) == 0 ? 0 : -1;
+	return bench_close_report(out);
 }
 
 static void usage(void)
