@@ -26,6 +26,8 @@ def hx_perf_suite(name, srcs, deps = [], linkopts = [], smoke_size = "small", sm
         linkopts = linkopts,
         tags = ["benchmark"],
         target_compatible_with = LINUX_ONLY,
+        # perf/tools runs every suite in its end-to-end test of the lab.
+        visibility = ["//perf/tools:__pkg__"],
         deps = [
             ":bench_report",
             "//kernel/hosted:platform",
