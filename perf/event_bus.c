@@ -56,6 +56,7 @@ static struct options {
 	uint64_t pace_ns;
 	const char *out;
 	bool quick;
+	bool repetitions_given; /* --repetitions wins over --quick's default */
 	bool pin;
 } opt = { .repetitions = 5,
 	  .events = 200000,
@@ -465,9 +466,10 @@ static void parse_options(int argc, char **argv)
 			fprintf(stderr, "event_bus: unknown option or missing value: %s\n", arg);
 			exit(2);
 		}
-		if (!strcmp(arg, "--repetitions"))
+		if (!strcmp(arg, "--repetitions")) {
 			opt.repetitions = (int)bench_parse_count("event_bus", value, arg);
-		else if (!strcmp(arg, "--events"))
+			opt.repetitions_given = true;
+		} else if (!strcmp(arg, "--events"))
 			opt.events = bench_parse_count("event_bus", value, arg);
 		else if (!strcmp(arg, "--pace-us"))
 			opt.pace_ns = bench_parse_count("event_bus", value, arg) * 1000;
@@ -483,7 +485,8 @@ static void parse_options(int argc, char **argv)
 		opt.events = HX_MIN(opt.events, (uint64_t)5000);
 		opt.paced_events = 500;
 		opt.fanout_events = 64000;
-		opt.repetitions = HX_MIN(opt.repetitions, 3);
+		if (!opt.repetitions_given)
+			opt.repetitions = HX_MIN(opt.repetitions, 3);
 	}
 	opt.paced_events = HX_MIN(opt.paced_events, opt.events);
 	if (opt.repetitions > MAX_REPS) {

@@ -45,6 +45,7 @@ static struct options {
 	uint64_t calls;
 	const char *out;
 	bool quick;
+	bool repetitions_given; /* --repetitions wins over --quick's default */
 	bool pin;
 } opt = { .repetitions = 5, .calls = 100000, .pin = true };
 
@@ -115,6 +116,9 @@ struct caller_arg {
 	uint64_t module;
 	/* pipe: the caller writes request_fd and reads reply_fd */
 	int request_fd, reply_fd;
+	/* The caller's own first and last moments: the wall time is measured where the calls are
+	 * made, not by the main thread, which may not run again until the callers have finished. */
+	uint64_t begin_ns, end_ns;
 };
 
 static void fill_request(unsigned char *buf, size_t len, uint64_t seq)
@@ -171,6 +175,7 @@ static void *caller_main(void *p)
 	if (arg->config->pinned)
 		pin_to(allowed_cpus[0]);
 	pthread_barrier_wait(arg->start);
+	arg->begin_ns = bench_mono_ns();
 	for (uint64_t i = 0; i < arg->calls; i++) {
 		uint64_t seq = i * MAX_CALLERS + (uint64_t)arg->index, start;
 		size_t resp_len = 0;
@@ -198,6 +203,7 @@ static void *caller_main(void *p)
 			exit(1);
 		}
 	}
+	arg->end_ns = bench_mono_ns();
 	return NULL;
 }
 
@@ -246,7 +252,7 @@ static void run_once(struct config *c, struct hx_router *router)
 	struct caller_arg cargs[MAX_CALLERS];
 	pthread_barrier_t start;
 	int request_pipe[2] = { -1, -1 }, reply_pipe[2] = { -1, -1 };
-	uint64_t per_caller = opt.calls / (uint64_t)c->callers, total, begin, wall;
+	uint64_t per_caller = opt.calls / (uint64_t)c->callers, total, begin, end, wall;
 	int err;
 
 	total = per_caller * (uint64_t)c->callers;
@@ -276,10 +282,15 @@ static void run_once(struct config *c, struct hx_router *router)
 			fail("pthread_create", err);
 	}
 	pthread_barrier_wait(&start);
-	begin = bench_mono_ns();
 	for (int i = 0; i < c->callers; i++)
 		pthread_join(callers[i], NULL);
-	wall = bench_mono_ns() - begin;
+	begin = cargs[0].begin_ns;
+	end = cargs[0].end_ns;
+	for (int i = 1; i < c->callers; i++) {
+		begin = HX_MIN(begin, cargs[i].begin_ns);
+		end = HX_MAX(end, cargs[i].end_ns);
+	}
+	wall = end - begin;
 
 	if (c->transport == HELIX) {
 		if ((err = hx_router_get_stats(router, sarg.module, &c->stats)))
@@ -414,9 +425,10 @@ static void parse_options(int argc, char **argv)
 			fprintf(stderr, "router_call: unknown option or missing value: %s\n", arg);
 			exit(2);
 		}
-		if (!strcmp(arg, "--repetitions"))
+		if (!strcmp(arg, "--repetitions")) {
 			opt.repetitions = (int)bench_parse_count("router_call", value, arg);
-		else if (!strcmp(arg, "--calls"))
+			opt.repetitions_given = true;
+		} else if (!strcmp(arg, "--calls"))
 			opt.calls = bench_parse_count("router_call", value, arg);
 		else if (!strcmp(arg, "--out"))
 			opt.out = value;
@@ -428,7 +440,8 @@ static void parse_options(int argc, char **argv)
 	}
 	if (opt.quick) {
 		opt.calls = opt.calls < 2000 ? opt.calls : 2000;
-		opt.repetitions = opt.repetitions < 3 ? opt.repetitions : 3;
+		if (!opt.repetitions_given)
+			opt.repetitions = HX_MIN(opt.repetitions, 3);
 	}
 	if (opt.repetitions > MAX_REPS) {
 		fprintf(stderr, "router_call: at most %d repetitions\n", MAX_REPS);

@@ -42,6 +42,7 @@ static struct options {
 	uint64_t calls;
 	const char *out;
 	bool quick;
+	bool repetitions_given; /* --repetitions wins over --quick's default */
 } opt = { .repetitions = 9, .calls = 2000000 };
 
 static struct bench_env env;
@@ -230,9 +231,10 @@ static void parse_options(int argc, char **argv)
 			        arg);
 			exit(2);
 		}
-		if (!strcmp(arg, "--repetitions"))
+		if (!strcmp(arg, "--repetitions")) {
 			opt.repetitions = (int)bench_parse_count("syscall_dispatch", value, arg);
-		else if (!strcmp(arg, "--calls"))
+			opt.repetitions_given = true;
+		} else if (!strcmp(arg, "--calls"))
 			opt.calls = bench_parse_count("syscall_dispatch", value, arg);
 		else if (!strcmp(arg, "--out"))
 			opt.out = value;
@@ -244,7 +246,8 @@ static void parse_options(int argc, char **argv)
 	}
 	if (opt.quick) {
 		opt.calls = opt.calls < 20000 ? opt.calls : 20000;
-		opt.repetitions = opt.repetitions < 3 ? opt.repetitions : 3;
+		if (!opt.repetitions_given)
+			opt.repetitions = HX_MIN(opt.repetitions, 3);
 	}
 	if (opt.repetitions > MAX_REPS) {
 		fprintf(stderr, "syscall_dispatch: at most %d repetitions\n", MAX_REPS);

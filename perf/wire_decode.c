@@ -37,6 +37,7 @@ static struct options {
 	uint64_t bytes; /* message bytes decoded per configuration and repetition */
 	const char *out;
 	bool quick;
+	bool repetitions_given; /* --repetitions wins over --quick's default */
 } opt = { .repetitions = 9, .bytes = 64u << 20 };
 
 static struct bench_env env;
@@ -315,9 +316,10 @@ static void parse_options(int argc, char **argv)
 			fprintf(stderr, "wire_decode: unknown option or missing value: %s\n", arg);
 			exit(2);
 		}
-		if (!strcmp(arg, "--repetitions"))
+		if (!strcmp(arg, "--repetitions")) {
 			opt.repetitions = (int)bench_parse_count("wire_decode", value, arg);
-		else if (!strcmp(arg, "--bytes"))
+			opt.repetitions_given = true;
+		} else if (!strcmp(arg, "--bytes"))
 			opt.bytes = bench_parse_count("wire_decode", value, arg);
 		else if (!strcmp(arg, "--out"))
 			opt.out = value;
@@ -329,7 +331,8 @@ static void parse_options(int argc, char **argv)
 	}
 	if (opt.quick) {
 		opt.bytes = opt.bytes < (2u << 20) ? opt.bytes : 2u << 20;
-		opt.repetitions = opt.repetitions < 3 ? opt.repetitions : 3;
+		if (!opt.repetitions_given)
+			opt.repetitions = HX_MIN(opt.repetitions, 3);
 	}
 	if (opt.repetitions > MAX_REPS) {
 		fprintf(stderr, "wire_decode: at most %d repetitions\n", MAX_REPS);
