@@ -61,6 +61,8 @@ extern const struct bench_impl bench_dpdk_rts;
 extern const struct bench_impl bench_wfcqueue;
 extern const struct bench_impl bench_mutex_condvar;
 extern const struct bench_impl bench_eventfd_ring;
+extern const struct bench_impl bench_ck_ring;
+extern const struct bench_impl bench_pipe;
 
 /* A spin-wait hint for the harness and the spinning peers. */
 static inline void bench_pause(void)

@@ -73,8 +73,8 @@ static struct options {
 } opt;
 
 static const struct bench_impl *const impls[] = {
-	&bench_helix,    &bench_vyukov,        &bench_dpdk_mp,      &bench_dpdk_rts,
-	&bench_wfcqueue, &bench_mutex_condvar, &bench_eventfd_ring,
+	&bench_helix,         &bench_vyukov,       &bench_dpdk_mp, &bench_dpdk_rts, &bench_wfcqueue,
+	&bench_mutex_condvar, &bench_eventfd_ring, &bench_ck_ring, &bench_pipe,
 };
 #define NUM_IMPLS (sizeof(impls) / sizeof(impls[0]))
 

@@ -57,8 +57,9 @@ for entry in benchmarks:
         check("repetition_index" in entry, f"{entry.get('name')} lacks repetition_index")
     check(entry.get("time_unit") == "ns", f"{entry.get('name')}: time_unit")
 
-impls = ["helix", "vyukov", "dpdk_mp", "dpdk_rts", "wfcqueue", "mutex_condvar", "eventfd_ring"]
-cannot_block = {"vyukov", "dpdk_mp", "dpdk_rts"}
+impls = ["helix", "vyukov", "dpdk_mp", "dpdk_rts", "wfcqueue", "mutex_condvar", "eventfd_ring",
+         "ck_ring", "pipe"]
+cannot_block = {"vyukov", "dpdk_mp", "dpdk_rts", "ck_ring"}
 names = {e.get("run_name"): e for e in benchmarks if e.get("run_type") == "iteration"}
 check("channel_latency/core_to_core/pingpong" in names, "no core-to-core entry")
 
