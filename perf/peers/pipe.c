@@ -128,7 +128,7 @@ static int pipe_create(size_t capacity, size_t msg_size, int producers, void **o
 		page = 4096;
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		fprintf(stderr, "pipe: pipe2: %s\n", strerror(errno));
-		free(queue);
+		pipe_close_all(queue); /* the descriptors are still -1; frees the producers */
 		return -1;
 	}
 	queue->read_fd = fds[0];
