@@ -31,6 +31,7 @@ import shlex
 import subprocess
 import sys
 import time
+import zlib
 
 # The suites in the order they run, and the arguments each preset passes. --full multiplies the
 # default work by ten where the suite has no --full of its own.
@@ -625,7 +626,10 @@ def run_suite(binary, args, log_path):
     with open(log_path, "w") as log:
         log.write("$ %s\n" % " ".join(shlex.quote(a) for a in [binary] + args))
         log.flush()
-        proc = subprocess.Popen([binary] + args, stdout=log, stderr=subprocess.STDOUT)
+        # Line-buffered, so the status line can show the suite's latest output line.
+        stdbuf = ["stdbuf", "-oL"] if any(os.access(os.path.join(d, "stdbuf"), os.X_OK) for d in
+                                          os.environ.get("PATH", "/usr/bin").split(os.pathsep)) else []
+        proc = subprocess.Popen(stdbuf + [binary] + args, stdout=log, stderr=subprocess.STDOUT)
         next_status = start + STATUS_EVERY
         while proc.poll() is None:
             time.sleep(0.2)
@@ -641,7 +645,8 @@ def last_line(path):
     try:
         with open(path, "rb") as f:
             f.seek(max(0, os.path.getsize(path) - 4096))
-            lines = [l for l in f.read().decode(errors="replace").splitlines() if l.strip()]
+            lines = [l for l in f.read().decode(errors="replace").splitlines()
+                     if l.strip() and not l.startswith("$ ")]
         return lines[-1].strip() if lines else ""
     except OSError:
         return ""
@@ -718,7 +723,7 @@ def flame_svg(folded, title):
             w = child["n"] / total * width
             if w >= 0.5:
                 y = height - 10 - (level + 1) * row
-                hue = 10 + (hash(name) % 40)
+                hue = 10 + zlib.crc32(name.encode()) % 40  # stable: same frame, same colour
                 label = html.escape(name)
                 text = label if w > 7 * len(name) else (label[: int(w / 7) - 2] + ".."
                                                         if w > 30 else "")
