@@ -4,8 +4,8 @@ from the history (perflab.py's JSON lines), with inline SVG and no network.
   - a plot per helix benchmark over the runs: the median with its 95 % confidence interval,
     the peers of the same scenario as dashed reference lines, regressions against the previous
     run marked with a red triangle (improvements with a green one);
-  - for the latest run, the channel's latency and throughput against the number of producers,
-    one line per implementation.
+  - for the newest run that measured the channel, its latency and throughput against the number
+    of producers, one line per implementation.
 
 A script at the end of the page checks that every plot has drawn marks with a non-empty box and
 records the count on <body> (data-plots, data-plots-rendered): the headless Chromium test reads it.
@@ -322,8 +322,11 @@ def render(lines, preset=None):
     by_name = {}
     for l in lines:
         by_name.setdefault(l["name"], {})[l["run"]] = l
-    labels = sorted({l["label"] for l in lines if l["role"] == "peer"})
-    colors = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+    # A peer keeps its colour in every plot of its suite (the channel's 8 peers fit the palette).
+    colors = {}
+    for suite in sorted({l["suite"] for l in lines}):
+        labels = sorted({l["label"] for l in lines if l["role"] == "peer" and l["suite"] == suite})
+        colors[suite] = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
     body = []
     plots = 0
     head = latest_lines[0] if latest_lines else {}
@@ -355,20 +358,26 @@ def render(lines, preset=None):
     else:
         body.append("<p>No significant change in the latest run against the previous one.</p>")
 
+    # The newest run that measured the channel (the newest run may have run other suites only).
+    channel_runs = [r for r in runs if any(l["run"] == r and CHANNEL_RE.match(l["name"])
+                                           for l in lines)]
+    channel_run = channel_runs[-1] if channel_runs else None
+    channel_lines = [l for l in lines if l["run"] == channel_run]
     figs = []
     for mode, metric, ylabel, what in (
             ("spin", "p50_ns", "p50 latency", "p50 one-way latency, consumer spinning"),
             ("block", "p50_ns", "p50 latency", "p50 one-way latency, consumer blocking"),
             ("spin", "real_time", "ns/msg", "throughput (ns per message), consumer spinning"),
             ("block", "real_time", "ns/msg", "throughput (ns per message), consumer blocking")):
-        svg = producers_plot(slug("producers-%s-%s" % (metric, mode)), latest_lines, mode, metric,
-                             ylabel, colors)
+        svg = producers_plot(slug("producers-%s-%s" % (metric, mode)), channel_lines, mode,
+                             metric, ylabel, colors.get("channel_latency", {}))
         if svg:
             figs.append("<figure>%s<figcaption>%s (capacity 1024, 8-byte messages)</figcaption>"
                         "</figure>" % (svg, esc(what)))
     if figs:
         plots += len(figs)
-        body.append("<h2>Channel: latency and throughput against producers (latest run)</h2>")
+        body.append("<h2>Channel: latency and throughput against producers (run %s)</h2>" %
+                    esc(channel_run))
         body.append("<p>Saturated runs: every producer sends as fast as it can. With 2 CPUs, "
                     "more than one producer is oversubscription. A missing point is a run that "
                     "stalled or cannot block.</p>")
@@ -397,7 +406,7 @@ def render(lines, preset=None):
                 if (p0["suite"] == suite and p0["role"] == "peer"
                         and p0["group"] in (any_line["group"], "*")):
                     peers.setdefault(p0["label"], {}).update(pseries)
-            svg = history_plot(slug("svg-" + name), name, runs, series, peers, colors)
+            svg = history_plot(slug("svg-" + name), name, runs, series, peers, colors[suite])
             plots += 1
             body.append('<figure id="%s">%s<figcaption>%s</figcaption></figure>' % (
                 slug("plot-" + name), svg, esc(name)))
