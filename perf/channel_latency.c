@@ -2,14 +2,15 @@
 /*
  * channel_latency: the helix channel under contention, side by side with peer queues.
  *
- * For 1, 2, 4, 8 and 16 producers sending to one consumer, capacity 64 and 1024, 8- and 64-byte
- * messages, and a spinning or a blocking consumer, every implementation (bench_queue.h) moves the
- * same number of messages through the same harness. Each message carries its send timestamp (and
- * its producer's index) in its first 8 bytes; the consumer takes a timestamp when the receive
- * returns. Reported per configuration and repetition: ns per message at the consumer (start signal
- * to last receive, divided by the messages), one-way latency percentiles, CPU time per message, and
- * ratios to the Vyukov queue. Also: a single-thread send+recv cost, the core-to-core transfer time
- * (cache-line ping-pong), the clock's own cost, and where every thread ran.
+ * For 1, 2, 4, 8 and 16 producers sending to one consumer, capacity 64 and 1024 (--capacity), 8-
+ * and 64-byte messages, and a spinning or a blocking consumer, every implementation (bench_queue.h)
+ * moves the same number of messages through the same harness. Each message carries its send
+ * timestamp (and its producer's index) in its first 8 bytes; the consumer takes a timestamp when
+ * the receive returns. Reported per configuration and repetition: ns per message at the consumer
+ * (start signal to last receive, divided by the messages), one-way latency percentiles, CPU time
+ * per message, and ratios to the Vyukov queue. Also: a single-thread send+recv cost, the
+ * core-to-core transfer time (cache-line ping-pong), the clock's own cost, and where every thread
+ * ran.
  *
  * A configuration that stops making progress (no message received for --stall-timeout seconds) or
  * exceeds --time-limit is stopped, reported as "stalled" and counted: the run never hangs.
@@ -80,7 +81,10 @@ static const struct bench_impl *const impls[] = {
 
 static const int producer_counts[] = { 1, 2, 4, 8, 16 };
 static const int paced_producer_counts[] = { 1, 2 };
-static const size_t capacities[] = { 64, 1024 };
+/* The capacities every configuration runs with; --capacity replaces them. */
+#define MAX_CAPACITIES 8
+static size_t capacities[MAX_CAPACITIES] = { 64, 1024 };
+static size_t num_capacities = 2;
 static const size_t msg_sizes[] = { 8, 64 };
 
 static void usage(FILE *out)
@@ -90,7 +94,7 @@ static void usage(FILE *out)
 	    "usage: channel_latency [--quick|--full] [--repetitions N] [--filter SUBSTR[,SUBSTR]]\n"
 	    "                       [--out FILE] [--messages N] [--stall-timeout S]\n"
 	    "                       [--time-limit S] [--no-pin] [--clock tsc|monotonic]\n"
-	    "                       [--pace-us US]\n"
+	    "                       [--pace-us US] [--capacity N[,N...]]\n"
 	    "  --quick           small message counts (the whole run well under a minute)\n"
 	    "  --full            large message counts (minutes)\n"
 	    "  --repetitions N   repetitions of every configuration (default 3)\n"
@@ -103,7 +107,39 @@ static void usage(FILE *out)
 	    "  --time-limit S    stop a configuration after S seconds in any case\n"
 	    "  --no-pin          never pin threads to CPUs\n"
 	    "  --clock C         timestamps from rdtsc (tsc, default) or CLOCK_MONOTONIC\n"
-	    "  --pace-us US      paced runs: one message every US microseconds (default 20)\n");
+	    "  --pace-us US      paced runs: one message every US microseconds (default 20)\n"
+	    "  --capacity N,...  the queue capacities to run (default 64,1024; at most 8, each\n"
+	    "                    2..1048576): e.g. one larger than --messages, so a bounded queue\n"
+	    "                    never fills and compares with an unbounded one\n");
+}
+
+static void parse_capacities(const char *arg)
+{
+	const char *p = arg;
+
+	num_capacities = 0;
+	while (*p) {
+		char *end;
+		unsigned long long value;
+
+		errno = 0;
+		value = strtoull(p, &end, 10);
+		if (errno || end == p || (*end && *end != ',') || value < 2 || value > 1048576 ||
+		    num_capacities == MAX_CAPACITIES || *p == '-') {
+			fprintf(
+			    stderr,
+			    "channel_latency: --capacity wants up to %d comma-separated capacities "
+			    "from 2 to 1048576, not '%s'\n",
+			    MAX_CAPACITIES, arg);
+			exit(2);
+		}
+		capacities[num_capacities++] = (size_t)value;
+		p = *end ? end + 1 : end;
+	}
+	if (num_capacities == 0) {
+		fprintf(stderr, "channel_latency: --capacity wants at least one capacity\n");
+		exit(2);
+	}
 }
 
 static double parse_seconds(const char *arg, const char *name)
@@ -162,6 +198,8 @@ static void parse_options(int argc, char **argv)
 			stall = parse_seconds(value, arg);
 		} else if (!strcmp(arg, "--time-limit")) {
 			limit = parse_seconds(value, arg);
+		} else if (!strcmp(arg, "--capacity")) {
+			parse_capacities(value);
 		} else if (!strcmp(arg, "--pace-us")) {
 			opt.pace_ns = bench_parse_count("channel_latency", value, arg) * 1000;
 		} else if (!strcmp(arg, "--clock")) {
@@ -1794,14 +1832,14 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	print_header(true, LOAD_SATURATED);
-	for (size_t c = 0; c < sizeof(capacities) / sizeof(capacities[0]); c++)
+	for (size_t c = 0; c < num_capacities; c++)
 		for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]); s++)
 			run_group(MODE_SINGLE, LOAD_SATURATED, 0, capacities[c], msg_sizes[s]);
 
 	for (int mode = MODE_SPIN; mode <= MODE_BLOCK; mode++) {
 		print_header(false, LOAD_SATURATED);
 		for (size_t p = 0; p < sizeof(producer_counts) / sizeof(producer_counts[0]); p++)
-			for (size_t c = 0; c < sizeof(capacities) / sizeof(capacities[0]); c++)
+			for (size_t c = 0; c < num_capacities; c++)
 				for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]);
 				     s++)
 					run_group((enum mode)mode, LOAD_SATURATED,

@@ -107,4 +107,29 @@ if failures:
         print("  " + failure)
     sys.exit(1)
 PY
+
+# --capacity: a bad list is refused with a message naming the option; a good one is what runs.
+if "$binary" --capacity 64,0 >"$outdir/bad_capacity.txt" 2>&1; then
+	echo "--capacity 64,0 was accepted" >&2
+	exit 1
+fi
+grep -q -- "--capacity wants" "$outdir/bad_capacity.txt" || {
+	echo "--capacity 64,0: no message naming the option" >&2
+	exit 1
+}
+"$binary" --quick --repetitions 1 --messages 1000 --capacity 4096 \
+	--filter helix/producers:2/ --out "$outdir/capacity.json" >"$outdir/capacity.txt" 2>&1 || {
+	echo "--capacity 4096 run failed:" >&2
+	tail -n 20 "$outdir/capacity.txt" >&2
+	exit 1
+}
+"$python" - "$outdir/capacity.json" <<'PY'
+import json, sys
+names = {e["run_name"] for e in json.load(open(sys.argv[1]))["benchmarks"]}
+want = {"channel_latency/helix/producers:2/capacity:4096/msg:%d/consumer:%s" % (m, c)
+        for m in (8, 64) for c in ("spin", "block")}
+assert want <= names, sorted(want - names)
+assert not any("capacity:64/" in n or "capacity:1024/" in n for n in names
+               if "load:paced" not in n), "default capacities ran despite --capacity"
+PY
 echo "PASS"
