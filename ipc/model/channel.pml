@@ -42,6 +42,9 @@
  *                            gives up at once instead of re-trying the claim first (channel.c
  *                            re-tries). It lost a wakeup when the consumer woke one sleeper per
  *                            freed slot; since it wakes all of them, it loses none
+ *   JOIN_ANNOUNCEMENT        a sender about to sleep that finds senders_waiting set already skips
+ *                            its own store and heavy barrier (an alternative to channel.c's
+ *                            protocol: correct, but measured slower; docs/channel.md)
  *   WAKE_LEN=w               the consumer wakes sleeping senders only when the channel has drained
  *                            to at most w messages (hx_chan_len); default CAP / 2 as in channel.c
  *                            (integer division: 1 at capacity 2, 0 at capacity 1). 0 is the most
@@ -476,6 +479,7 @@ proctype producer(byte me)
 	byte n = 1;               /* message number */
 	byte m, pos, seq, r, outcome;
 	bit nowait, late;         /* late: the deadline has passed (DEADLINE, producer 0) */
+	bit announced;            /* JOIN_ANNOUNCEMENT: the flag was set already, no store, no barrier */
 
 	do
 	:: n > NMSG -> break
@@ -514,9 +518,36 @@ proctype producer(byte me)
 #ifndef BROKEN_NO_EVENTCOUNT
 				LOAD_EVENT(SPACE, me);
 #endif
-				d_step { buffer_store(me, A_SENDERS, 1); printf("MSC: producer %d: senders_waiting = 1 (buffered), heavy barrier, re-try\n", me) };
+#ifdef JOIN_ANNOUNCEMENT
+				/*
+				 * load(senders_waiting): set already (another sender's announcement, which
+				 * that sender follows with its own heavy barrier and re-try, or one that
+				 * reached memory long ago) -> no store and no heavy barrier of our own: re-try
+				 * and sleep on e. Forwarded from our own buffer, or from memory after maybe
+				 * draining the store of the sender that set it. Not channel.c's protocol:
+				 * correct (checked), but slower there (docs/channel.md).
+				 */
+				atomic {
+					if
+					:: SBA(me, 1) == A_SENDERS -> r = SBV(me, 1)
+					:: SBA(me, 1) != A_SENDERS && SBA(me, 0) == A_SENDERS -> r = SBV(me, 0)
+					:: else -> maybe_drain_writer_of(A_SENDERS); r = senders_waiting
+					fi;
+					printf("MSC: producer %d: loads senders_waiting = %d\n", me, r)
+				};
+				announced = r;
+				r = 0;
+#endif
+				if
+				:: !announced -> d_step { buffer_store(me, A_SENDERS, 1); printf("MSC: producer %d: senders_waiting = 1 (buffered), heavy barrier, re-try\n", me) }
+				:: else -> skip
+				fi;
 #ifdef FINE_CLAIM
-				atomic { barrier_heavy(me) };
+				if
+				:: !announced -> atomic { barrier_heavy(me) }
+				:: else -> skip
+				fi;
+				announced = 0;
 				try_claim(me, m, pos, seq, outcome);
 				if
 				:: outcome != C_FULL -> FORGET_EVENT(SPACE, me)   /* e is dead */
@@ -524,7 +555,11 @@ proctype producer(byte me)
 				fi;
 #else
 				atomic {
-					barrier_heavy(me);
+					if
+					:: !announced -> barrier_heavy(me)
+					:: else -> skip
+					fi;
+					announced = 0;
 					claim_once(me, m, pos, seq, outcome);
 					if
 					:: outcome != C_FULL -> FORGET_EVENT(SPACE, me)   /* e is dead */
