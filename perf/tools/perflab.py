@@ -470,11 +470,12 @@ def print_comparison(rows, base_ctx, new_ctx, threshold, alpha, out=None):
     if base_ctx.get("host_name") != new_ctx.get("host_name"):
         w("warning: different hosts (%s vs %s)\n" % (base_ctx.get("host_name"),
                                                       new_ctx.get("host_name")))
-    if rows:
-        sizes = min((r["n_base"], r["n_new"]) for r in rows)
-        if smallest_p(*sizes) >= alpha:
-            w("warning: with %d and %d repetitions no difference can reach p < %g: use "
-              "--repetitions 4 or more on both sides\n" % (sizes[0], sizes[1], alpha))
+    weak = [r for r in rows if smallest_p(r["n_base"], r["n_new"]) >= alpha]
+    if weak:
+        sizes = min((r["n_base"], r["n_new"]) for r in weak)
+        w("warning: %d of %d comparisons have too few repetitions (fewest %d and %d): there no "
+          "difference can reach p < %g; use --repetitions 4 or more on both sides\n" % (
+              len(weak), len(rows), sizes[0], sizes[1], alpha))
     shown = [r for r in rows if r["verdict"] in ("regression", "improvement")]
     shown.sort(key=lambda r: (r["verdict"] != "regression", r["role"] != "subject",
                               -abs(r["change"])))
