@@ -311,7 +311,7 @@ def add_aggregates(suite, entries):
         real = s["samples"]["real_time"]
         cpu = s["cpu"] or real
         for agg, fn in (("mean", mean), ("median", median), ("stddev", stddev), ("cv", None)):
-            if agg in aggs:
+            if agg in aggs or not real:  # nothing completed (stalled, n/a): no aggregate
                 continue
             e = {k: first[k] for k in ("family_index", "per_family_instance_index", "threads",
                                        "repetitions") if k in first}
@@ -327,6 +327,8 @@ def add_aggregates(suite, entries):
                 e["cpu_time"] = fn(cpu) if cpu else None
             aggs[agg] = e
             out.append(e)
+        if "median" not in aggs:
+            continue
         med = aggs["median"]
         role, group, label = classify(suite, first)
         med.update({"suite": suite, "role": role, "group": group, "label": label,
