@@ -387,13 +387,15 @@ def render(lines, preset=None):
     for l in lines:
         if l["suite"] not in suites:
             suites.append(l["suite"])
+    order = {}
+    for i, l in enumerate(lines):
+        order.setdefault(l["name"], i)
     for suite in suites:
         names = [n for n, series in by_name.items()
                  if next(iter(series.values()))["suite"] == suite
                  and next(iter(series.values()))["role"] in ("subject", "machine")]
         if not names:
             continue
-        order = {l["name"]: i for i, l in enumerate(lines)}
         names.sort(key=lambda n: order[n])
         body.append('<h2 id="%s">%s</h2><div class="grid-plots">' % (slug("suite-" + suite),
                                                                       esc(suite)))

@@ -28,6 +28,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -522,7 +523,7 @@ def history_lines(doc, previous):
                 "statuses": b["statuses"], "metrics": {}}
         prev = previous.get(history_key(line))
         for m, samples in b["samples"].items():
-            st = stats_of(samples)
+            st = b["stats"][m]  # benchmarks_of computed them
             item = {k: st[k] for k in ("median", "ci_low", "ci_high", "ci_level", "n", "cv")}
             item["samples"] = samples
             if prev and m in prev.get("metrics", {}):
@@ -630,8 +631,7 @@ def run_suite(binary, args, log_path):
         log.write("$ %s\n" % " ".join(shlex.quote(a) for a in [binary] + args))
         log.flush()
         # Line-buffered, so the status line can show the suite's latest output line.
-        stdbuf = ["stdbuf", "-oL"] if any(os.access(os.path.join(d, "stdbuf"), os.X_OK) for d in
-                                          os.environ.get("PATH", "/usr/bin").split(os.pathsep)) else []
+        stdbuf = ["stdbuf", "-oL"] if shutil.which("stdbuf") else []
         proc = subprocess.Popen(stdbuf + [binary] + args, stdout=log, stderr=subprocess.STDOUT)
         next_status = start + STATUS_EVERY
         while proc.poll() is None:
@@ -645,14 +645,9 @@ def run_suite(binary, args, log_path):
 
 
 def last_line(path):
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, os.path.getsize(path) - 4096))
-            lines = [l for l in f.read().decode(errors="replace").splitlines()
-                     if l.strip() and not l.startswith("$ ")]
-        return lines[-1].strip() if lines else ""
-    except OSError:
-        return ""
+    """The suite's latest non-empty output line (not run_suite's own command line)."""
+    return next((l.strip() for l in reversed(tail(path, 20))
+                 if l.strip() and not l.startswith("$ ")), "")
 
 
 def profile_suite(binary, args, stem):
@@ -886,12 +881,8 @@ def cmd_check(a):
 
 
 def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        for d in os.environ.get("PATH", "/usr/bin").split(os.pathsep) + ["/usr/bin"]:
-            path = os.path.join(d, name)
-            if os.access(path, os.X_OK):
-                return path
-    return None
+    return next(filter(None, (shutil.which(n, path=os.environ.get("PATH", "") + ":/usr/bin")
+                              for n in ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
 def render_check(page, screenshot=None, timeout=120):
