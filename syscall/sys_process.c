@@ -25,6 +25,17 @@ long hx_sys_getpid(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_AR
 long hx_sys_clock_gettime(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
 long hx_sys_sleep(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
 long hx_sys_yield(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
+long hx_sys_spawn(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
+long hx_sys_wait(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
+
+/* The process backend (hx_syscall_set_process_ops); NULL: spawn and wait are -HX_ENOSYS. */
+static HX_ATOMIC(const struct hx_process_ops *) process_ops;
+
+const struct hx_process_ops *hx_syscall_set_process_ops(const struct hx_process_ops *ops)
+{
+	/* Release: a handler that loads the new pointer (acquire, below) sees the ops' fields. */
+	return atomic_exchange_explicit(&process_ops, ops, memory_order_acq_rel);
+}
 
 /*
  * exit(status) - mark the caller exited with @status (0..HX_PROCESS_EXIT_MAX, checked by the
@@ -125,4 +136,66 @@ long hx_sys_yield(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARG
 {
 	hx_yield();
 	return 0;
+}
+
+/*
+ * spawn(name) - copy the program name in (the table checked that the string is readable within
+ * HX_PROGRAM_NAME_MAX + 1 bytes) and let the process backend start it as a child of the caller.
+ * Returns the child's pid or the backend's error; -HX_ENOSYS without a backend.
+ */
+long hx_sys_spawn(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS])
+{
+	/* Acquire: pairs with the exchange in hx_syscall_set_process_ops. */
+	const struct hx_process_ops *ops = atomic_load_explicit(&process_ops, memory_order_acquire);
+	char name[HX_PROGRAM_NAME_MAX + 1];
+	long len, pid;
+
+	if (!ops || !ops->spawn)
+		return hx_syscall_fail(ctx, -HX_ENOSYS, -1, "no process backend");
+	len = hx_strncpy_from_user(ctx, name, args[0], sizeof(name));
+	if (len < 0)
+		return hx_syscall_fail(ctx, len, 0, "name not readable");
+	if (len == 0)
+		return hx_syscall_fail(ctx, -HX_ENOENT, 0, "empty program name");
+	pid = ops->spawn(ctx->caller, name);
+	if (pid < 0)
+		return hx_syscall_fail(ctx, pid, 0, "spawn failed");
+	return pid;
+}
+
+struct wait_copy {
+	struct hx_syscall_ctx *ctx;
+	uint64_t status_addr; /* 0: the caller passed NULL */
+};
+
+/* wait's collect callback: the status reaches the user before the child is collected. */
+static int copy_status_out(void *collect_ctx, int32_t status)
+{
+	struct wait_copy *copy = collect_ctx;
+
+	if (copy->status_addr == 0)
+		return 0;
+	return hx_copy_to_user(copy->ctx, copy->status_addr, &status, sizeof(status));
+}
+
+/*
+ * wait(pid, status, deadline) - let the backend wait for child @pid; the status is copied out
+ * before the child is collected, so a fault (-HX_EFAULT) leaves it for the next wait. Returns
+ * @pid or an error; -HX_ENOSYS without a backend.
+ */
+long hx_sys_wait(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS])
+{
+	/* Acquire: pairs with the exchange in hx_syscall_set_process_ops. */
+	const struct hx_process_ops *ops = atomic_load_explicit(&process_ops, memory_order_acquire);
+	struct wait_copy copy = { .ctx = ctx, .status_addr = args[1] };
+	long result;
+
+	if (!ops || !ops->wait)
+		return hx_syscall_fail(ctx, -HX_ENOSYS, -1, "no process backend");
+	result = ops->wait(ctx->caller, args[0], args[2], copy_status_out, &copy);
+	if (result == -HX_EFAULT)
+		return hx_syscall_fail(ctx, result, 1, "status not writable");
+	if (result < 0)
+		return hx_syscall_fail(ctx, result, 0, "wait failed");
+	return result;
 }

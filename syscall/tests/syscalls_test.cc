@@ -44,6 +44,7 @@ long hx_sys_write(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARG
 long hx_sys_clock_gettime(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
 long hx_sys_chan_recv(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
 long hx_sys_chan_send(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
+long hx_sys_wait(struct hx_syscall_ctx *ctx, const uint64_t args[HX_SYSCALL_ARGS]);
 }
 
 namespace
@@ -803,6 +804,131 @@ TEST_CASE("a handle closed while another thread uses the channel", "[syscalls][c
 }
 
 // ---- The generated user stubs ------------------------------------------------------------------
+
+// ---- spawn and wait: the syscall side, over a fake process backend ----------------------------
+
+namespace
+{
+
+// A process backend that records what spawn and wait were asked and answers from its fields.
+struct fake_processes {
+	std::string spawned;
+	uint64_t parent_pid = 0;
+	long spawn_result = 5;
+	long wait_result = 0; // 0: the child has ended with `status` (collect decides)
+	int32_t status = 0;
+	bool collected = false;
+	uint64_t waited_pid = 0, waited_deadline = 0;
+
+	static fake_processes *self;
+	static long spawn(struct hx_syscall_caller *parent, const char *name)
+	{
+		self->spawned = name;
+		self->parent_pid = parent->pid;
+		return self->spawn_result;
+	}
+	static long wait(struct hx_syscall_caller *parent, uint64_t pid, uint64_t deadline,
+	                 int (*collect)(void *, int32_t), void *collect_ctx)
+	{
+		self->waited_pid = pid;
+		self->waited_deadline = deadline;
+		if (self->wait_result < 0)
+			return self->wait_result;
+		int err = collect(collect_ctx, self->status);
+		if (err)
+			return err;
+		self->collected = true;
+		return long(pid);
+	}
+};
+fake_processes *fake_processes::self;
+
+const struct hx_process_ops fake_ops = { fake_processes::spawn, fake_processes::wait };
+
+} // namespace
+
+TEST_CASE("spawn and wait: ENOSYS without a backend, arguments checked first", "[syscalls]")
+{
+	process p;
+	memcpy(p.host(0), "init", 5);
+	REQUIRE(hx_syscall_set_process_ops(nullptr) == nullptr);
+	CHECK(sys(HX_SYS_spawn, p.user(0)) == -HX_ENOSYS);
+	CHECK(sys(HX_SYS_wait, 3, 0, HX_NOWAIT) == -HX_ENOSYS);
+	// The table's rules come before the handler: a bad pointer is EFAULT even without a backend.
+	CHECK(sys(HX_SYS_spawn, kKernelAddr) == -HX_EFAULT);
+	CHECK(sys(HX_SYS_wait, 0, 0, HX_NOWAIT) == -HX_EINVAL);
+	CHECK(sys(HX_SYS_wait, uint64_t(HX_PID_MAX) + 1, 0, HX_NOWAIT) == -HX_EINVAL);
+}
+
+TEST_CASE("spawn and wait through a process backend", "[syscalls]")
+{
+	process p;
+	fake_processes fake;
+	fake_processes::self = &fake;
+	REQUIRE(hx_syscall_set_process_ops(&fake_ops) == nullptr);
+
+	SECTION("spawn copies the name in and returns the backend's pid")
+	{
+		memcpy(p.host(0), "hello", 6);
+		CHECK(sys(HX_SYS_spawn, p.user(0)) == 5);
+		CHECK(fake.spawned == "hello");
+		CHECK(fake.parent_pid == kPid);
+		fake.spawn_result = -HX_ENOENT;
+		CHECK(sys(HX_SYS_spawn, p.user(0)) == -HX_ENOENT);
+	}
+	SECTION("spawn refuses an empty name, a name too long, an unterminated one")
+	{
+		p.host(0)[0] = 0;
+		CHECK(sys(HX_SYS_spawn, p.user(0)) == -HX_ENOENT);
+		memset(p.host(0), 'a', HX_PROGRAM_NAME_MAX + 1);
+		p.host(0)[HX_PROGRAM_NAME_MAX + 1] = 0;
+		CHECK(sys(HX_SYS_spawn, p.user(0)) == -HX_ENAMETOOLONG);
+		memset(p.host(0), 'a', HX_PROGRAM_NAME_MAX);
+		p.host(0)[HX_PROGRAM_NAME_MAX] = 0;
+		fake.spawned.clear();
+		CHECK(sys(HX_SYS_spawn, p.user(0)) == 5); // exactly HX_PROGRAM_NAME_MAX characters
+		CHECK(fake.spawned.size() == HX_PROGRAM_NAME_MAX);
+		// A name running into an unmapped page before its NUL.
+		memset(p.host(kPage - 4), 'b', 4);
+		p.protect(kPage, kPage, 0);
+		CHECK(sys(HX_SYS_spawn, p.user(kPage - 4)) == -HX_EFAULT);
+	}
+	SECTION("wait copies the status out before the child is collected")
+	{
+		fake.status = HX_STATUS_KILLED | 14;
+		CHECK(sys(HX_SYS_wait, 9, p.user(8), 1234) == 9);
+		CHECK(fake.waited_pid == 9);
+		CHECK(fake.waited_deadline == 1234);
+		CHECK(*reinterpret_cast<int32_t *>(p.host(8)) == (HX_STATUS_KILLED | 14));
+		CHECK(fake.collected);
+	}
+	SECTION("wait with a NULL status collects the child")
+	{
+		CHECK(sys(HX_SYS_wait, 9, 0, HX_FOREVER) == 9);
+		CHECK(fake.collected);
+	}
+	SECTION("wait whose status page went away leaves the child uncollected")
+	{
+		CHECK(sys(HX_SYS_wait, 9, p.user(6), HX_FOREVER) == -HX_EINVAL); // misaligned
+		p.protect(0, kPage, HX_UACCESS_READ);
+		struct hx_syscall_ctx ctx;
+		uint64_t args[HX_SYSCALL_ARGS] = { 9, p.user(8), HX_FOREVER };
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.caller = &p.caller;
+		ctx.failure.arg = -1;
+		CHECK(hx_sys_wait(&ctx, args) == -HX_EFAULT);
+		CHECK(ctx.failure.arg == 1);
+		CHECK_FALSE(fake.collected);
+	}
+	SECTION("the backend's errors pass through")
+	{
+		fake.wait_result = -HX_ECHILD;
+		CHECK(sys(HX_SYS_wait, 9, p.user(8), HX_NOWAIT) == -HX_ECHILD);
+		fake.wait_result = -HX_ETIMEDOUT;
+		CHECK(sys(HX_SYS_wait, 9, p.user(8), 1) == -HX_ETIMEDOUT);
+	}
+	CHECK(hx_syscall_set_process_ops(nullptr) == &fake_ops);
+}
 
 TEST_CASE("the user stubs reach the gateway", "[syscalls][user]")
 {

@@ -29,5 +29,13 @@
 #define HX_USER_CHAN_MAX_CAP 4096u            /* messages per user-created channel */
 #define HX_USER_CHAN_MAX_MSG 4096u            /* bytes per message through a syscall */
 #define HX_PROCESS_EXIT_MAX  255              /* exit syscall status */
+#define HX_PROGRAM_NAME_MAX  31               /* characters of a program's name (spawn) */
+#define HX_PID_MAX           0x7fffffffu      /* process ids are 1..HX_PID_MAX */
+
+/*
+ * A wait status: 0..HX_PROCESS_EXIT_MAX when the process called exit; HX_STATUS_KILLED | vector
+ * when the kernel ended it for a CPU exception in user mode (e.g. 0x10e: a page fault).
+ */
+#define HX_STATUS_KILLED 0x100
 
 #endif /* HELIX_ABI_H */

@@ -22,7 +22,9 @@ HX_BEGIN_DECLS
 	X(EIO, 5, "input/output error")            \
 	X(ENXIO, 6, "no such device or address")   \
 	X(E2BIG, 7, "argument list too long")      \
+	X(ENOEXEC, 8, "not an executable")         \
 	X(EBADF, 9, "bad handle")                  \
+	X(ECHILD, 10, "no such child")             \
 	X(EAGAIN, 11, "try again")                 \
 	X(ENOMEM, 12, "out of memory")             \
 	X(EACCES, 13, "permission denied")         \

@@ -213,6 +213,30 @@ long hx_syscall_by_name(const char *name);
 struct hx_router;
 struct hx_router *hx_syscall_set_router(struct hx_router *router);
 
+/*
+ * The process backend behind spawn and wait: the kernel's process layer (kernel/core/process.c);
+ * a hosted test's fake. Both functions run on the calling process's task and may sleep.
+ *
+ * spawn: start the program @name (a NUL-terminated copy in kernel memory, 1..HX_PROGRAM_NAME_MAX
+ *   characters) as a child of @parent. Returns the child's pid, or -HX_ENOENT, -HX_ENOEXEC,
+ *   -HX_ENOMEM, -HX_EAGAIN.
+ * wait: wait until child @pid of @parent has ended, until @deadline_ns; store its status in
+ *   *@status and collect it only when @collect(@collect_ctx, *status) returns 0 (the syscall copies
+ *   the status out there: a fault leaves the child uncollected). Returns @pid, or -HX_ECHILD,
+ *   -HX_EAGAIN (HX_NOWAIT), -HX_ETIMEDOUT, or @collect's error.
+ */
+struct hx_process_ops {
+	long (*spawn)(struct hx_syscall_caller *parent, const char *name);
+	long (*wait)(struct hx_syscall_caller *parent, uint64_t pid, uint64_t deadline_ns,
+	             int (*collect)(void *collect_ctx, int32_t status), void *collect_ctx);
+};
+
+/*
+ * hx_syscall_set_process_ops - the backend spawn and wait use; NULL detaches it (both then fail
+ * with -HX_ENOSYS). Returns the previous one. Task context; @ops must stay valid while attached.
+ */
+const struct hx_process_ops *hx_syscall_set_process_ops(const struct hx_process_ops *ops);
+
 /* The generated table: HX_SYSCALL_STATIC_COUNT entries indexed by number; a retired number's
  * entry has a NULL handler (and dispatches to -HX_ENOSYS). */
 extern const struct hx_syscall_desc hx_syscall_static_table[];
