@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <helix/compiler.h>
 #include <helix/frames.h>
 #include <helix/heap.h>
 
@@ -45,6 +46,18 @@ struct hx_heap *hx_kmem_heap(void);
  * design.
  */
 void hx_selftest_run_list(const char *names);
+
+/* hx_selftest_failed - format a failure reason into a static buffer and return it (for the
+ * tests' `return hx_selftest_failed("...", ...)`). Boot task only. */
+const char *hx_selftest_failed(const char *fmt, ...) HX_PRINTF(1, 2);
+
+/* ---- selftest_tasks.c ---- */
+
+/* `selftest=sched`: the timer, preemption, priorities, sleeping, exit and join. */
+const char *hx_selftest_sched(void);
+
+/* `selftest=ipc`: channels, the bus and the router between preempted kernel tasks. */
+const char *hx_selftest_ipc(void);
 
 /* ---- selftest_syscall.c ---- */
 

@@ -13,6 +13,7 @@
 #include <helix/arch/idt.h>
 #include <helix/arch/memory.h>
 #include <helix/arch/serial.h>
+#include <helix/arch/timer.h>
 #include <helix/cmdline.h>
 #include <helix/errors.h>
 #include <helix/frames.h>
@@ -20,8 +21,10 @@
 #include <helix/log.h>
 #include <helix/multiboot2.h>
 #include <helix/platform.h>
+#include <helix/string.h>
 
 #include "kernel.h"
+#include "sched.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -167,6 +170,37 @@ static void print_banner(void)
 		        (unsigned long long)(frames.beyond_limit / MIB));
 }
 
+/* The scheduler and the timer: `hz=N` (HX_TIMER_HZ_MIN..MAX), `timer=apic|pit`. Bad values warn
+ * and keep the defaults. */
+static void start_tasks(void)
+{
+	const char *hz_text = hx_cmdline_get(&cmdline, "hz");
+	const char *timer = hx_cmdline_get(&cmdline, "timer");
+	uint32_t hz = HX_TIMER_HZ_DEFAULT;
+	bool force_pit = false;
+
+	if (hz_text) {
+		uint64_t value = 0;
+		const char *p = hz_text;
+
+		while (*p >= '0' && *p <= '9' && value <= HX_TIMER_HZ_MAX)
+			value = value * 10 + (uint64_t)(*p++ - '0');
+		if (*p != '\0' || p == hz_text || value < HX_TIMER_HZ_MIN ||
+		    value > HX_TIMER_HZ_MAX)
+			hx_warn("cmdline: hz=%s: not a rate in %u..%u; keeping %u", hz_text,
+			        HX_TIMER_HZ_MIN, HX_TIMER_HZ_MAX, hz);
+		else
+			hz = (uint32_t)value;
+	}
+	if (timer) {
+		if (hx_strcmp(timer, "pit") == 0)
+			force_pit = true;
+		else if (hx_strcmp(timer, "apic") != 0)
+			hx_warn("cmdline: timer=%s: unknown (apic, pit); keeping apic", timer);
+	}
+	hx_sched_init(hz, force_pit);
+}
+
 void kmain(uint32_t magic, uint64_t mbi_phys)
 {
 	const char *selftests;
@@ -182,6 +216,7 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	hx_mmu_drop_identity_map();
 
 	print_banner();
+	start_tasks();
 
 	selftests = hx_cmdline_get(&cmdline, "selftest");
 	if (selftests)

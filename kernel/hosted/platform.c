@@ -204,6 +204,15 @@ void hx_yield(void)
 	sched_yield();
 }
 
+/* The host preempts threads whatever they hold: nothing to do. */
+void hx_preempt_disable(void)
+{
+}
+
+void hx_preempt_enable(void)
+{
+}
+
 uint64_t hx_task_id(void)
 {
 	/* gettid(2) is a system call every time: once per thread is enough. */

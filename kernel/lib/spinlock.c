@@ -9,6 +9,9 @@
  */
 void hx_spin_lock(struct hx_spinlock *lock)
 {
+	/* The holder must not be switched out: on one CPU a waiter would spin a whole time slice.
+	 */
+	hx_preempt_disable();
 	for (;;) {
 		if (!atomic_exchange_explicit(&lock->locked, 1, memory_order_acquire))
 			return;
@@ -20,17 +23,21 @@ void hx_spin_lock(struct hx_spinlock *lock)
 
 bool hx_spin_trylock(struct hx_spinlock *lock)
 {
-	/* Relaxed pre-check avoids taking the line exclusive when the lock is obviously held. */
-	if (atomic_load_explicit(&lock->locked, memory_order_relaxed))
-		return false;
-	/* Acquire: pairs with the release in hx_spin_unlock. */
-	return !atomic_exchange_explicit(&lock->locked, 1, memory_order_acquire);
+	hx_preempt_disable();
+	/* Relaxed pre-check avoids taking the line exclusive when the lock is obviously held.
+	 * Acquire exchange: pairs with the release in hx_spin_unlock. */
+	if (!atomic_load_explicit(&lock->locked, memory_order_relaxed) &&
+	    !atomic_exchange_explicit(&lock->locked, 1, memory_order_acquire))
+		return true;
+	hx_preempt_enable();
+	return false;
 }
 
 void hx_spin_unlock(struct hx_spinlock *lock)
 {
 	/* Release: publishes the critical section to the next acquirer's exchange. */
 	atomic_store_explicit(&lock->locked, 0, memory_order_release);
+	hx_preempt_enable();
 }
 
 unsigned long hx_spin_lock_irqsave(struct hx_spinlock *lock)

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The IDT and the exception report. Every CPU exception is fatal for now, with one exception: a
- * page fault in kernel mode at an instruction listed in the exception table (uaccess.S, the user
- * copies) resumes at that entry's fixup, which returns -HX_EFAULT. Every other exception prints a
- * report on the console and exits QEMU with HX_EXIT_FAULT. The report's line formats are an
+ * The IDT, interrupt dispatch and the exception report. Interrupts (vectors 32..255) go to the
+ * handler set for their vector, then to the exit hook (the scheduler's preemption point). A page
+ * fault in kernel mode at an instruction listed in the exception table (uaccess.S, the user
+ * copies) resumes at that entry's fixup, which returns -HX_EFAULT. An exception raised in user mode
+ * goes to the process layer, which ends that process. Every other exception prints a report on
+ * the console and exits QEMU with HX_EXIT_FAULT. The report's line formats are an
  * interface (boot tests grep them); see the comment above report_exception.
  */
 #include <stdarg.h>
@@ -44,6 +46,14 @@ struct descriptor_pointer {
 
 /* isr.S */
 extern const uint64_t hx_isr_entries[HX_EXCEPTION_VECTORS];
+extern const char hx_irq_stubs[];
+
+#define VECTORS 256
+
+static hx_irq_handler_fn irq_handlers[VECTORS];
+static hx_irq_exit_fn irq_exit_hook;
+static hx_user_fault_fn user_fault_handler;
+static _Atomic uint64_t irq_counts[VECTORS];
 
 static _Alignas(16) struct idt_gate idt[256];
 
@@ -125,6 +135,11 @@ void hx_idt_init(void)
 			ist = HX_IST_MACHINE_CHECK;
 		set_gate(vector, hx_isr_entries[vector], ist);
 	}
+	for (unsigned vector = HX_IRQ_VECTOR_BASE; vector < VECTORS; vector++)
+		set_gate(vector,
+		         (uint64_t)(uintptr_t)(hx_irq_stubs +
+		                               (vector - HX_IRQ_VECTOR_BASE) * HX_IRQ_STUB_SIZE),
+		         0);
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
 }
 
@@ -273,14 +288,62 @@ static bool fixup_page_fault(struct hx_trap_frame *frame)
 	return true;
 }
 
+int hx_irq_set_handler(unsigned vector, hx_irq_handler_fn fn)
+{
+	if (vector < HX_IRQ_VECTOR_BASE || vector >= VECTORS)
+		return -HX_EINVAL;
+	irq_handlers[vector] = fn;
+	return 0;
+}
+
+void hx_irq_set_exit_hook(hx_irq_exit_fn fn)
+{
+	irq_exit_hook = fn;
+}
+
+void hx_idt_set_user_fault_handler(hx_user_fault_fn fn)
+{
+	user_fault_handler = fn;
+}
+
+uint64_t hx_irq_count(unsigned vector)
+{
+	if (vector >= VECTORS)
+		return 0;
+	return atomic_load_explicit(&irq_counts[vector], memory_order_relaxed);
+}
+
+/* An interrupt: its handler, then the exit hook (which may switch to another task: this one
+ * resumes here later and returns through isr.S's iretq). */
+static void handle_irq(struct hx_trap_frame *frame)
+{
+	unsigned vector = (unsigned)frame->vector;
+	hx_irq_handler_fn fn = irq_handlers[vector];
+
+	/* Relaxed: a statistic; interrupts are off, so only this CPU's handler adds. */
+	if (atomic_fetch_add_explicit(&irq_counts[vector], 1, memory_order_relaxed) == 0 && !fn)
+		report("irq: unexpected interrupt on vector %u (no handler); ignored", vector);
+	if (fn)
+		fn(frame);
+	if (irq_exit_hook)
+		irq_exit_hook(frame);
+}
+
 void hx_arch_trap(struct hx_trap_frame *frame)
 {
 	/* Read first: a fault while reporting would overwrite CR2. */
 	uint64_t cr2 = hx_read_cr2();
 	uint64_t cr3 = hx_read_cr3();
 
+	if (frame->vector >= HX_IRQ_VECTOR_BASE) {
+		handle_irq(frame);
+		return;
+	}
 	if (fixup_page_fault(frame))
 		return;
+	/* An exception in user mode ends that process, never the kernel. */
+	if ((frame->cs & 3) == 3 && user_fault_handler)
+		user_fault_handler(frame, cr2);
 	hx_console_force_unlocked();
 	/* Relaxed: it only detects an exception inside the report, on this same CPU. */
 	if (atomic_fetch_add_explicit(&reporting, 1, memory_order_relaxed) != 0) {

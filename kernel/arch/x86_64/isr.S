@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exception entry points for vectors 0..31. Each one makes the stack uniform (a dummy error code
- * where the CPU pushes none, then the vector) and jumps to isr_common, which saves the general
- * registers into a struct hx_trap_frame (helix/arch/idt.h: keep the two in step) and calls
- * hx_arch_trap(frame). If that returns, the registers are restored and iretq resumes the
- * interrupted code. Kernel mode only for now: no swapgs until there is a user mode.
+ * Entry points for every vector: exceptions 0..31 and interrupts 32..255. Each one makes the stack
+ * uniform (a dummy error code where the CPU pushes none, then the vector) and jumps to isr_common,
+ * which saves the general registers into a struct hx_trap_frame (helix/arch/idt.h: keep the two
+ * in step) and calls hx_arch_trap(frame). If that returns, the registers are restored and iretq
+ * resumes the interrupted code, in kernel or user mode. No swapgs: the kernel keeps no per-CPU
+ * data in GS (one CPU; see syscall.S), and user programs cannot change GS's base (no FSGSBASE).
  *
  * The second ISR argument says whether the CPU pushes an error code itself (vectors 8, 10-14, 17,
- * 21, 29, 30).
+ * 21, 29, 30). The interrupt stubs (IRQ) are each exactly HX_IRQ_STUB_SIZE bytes apart, so
+ * hx_idt_init finds vector v's at hx_irq_stubs + (v - 32) * HX_IRQ_STUB_SIZE.
  */
 
 	.macro	ISR vector, error_code
@@ -16,6 +18,14 @@ isr_\vector:
 	.if	\error_code == 0
 	pushq	$0
 	.endif
+	pushq	$\vector
+	jmp	isr_common
+	.endm
+
+/* An interrupt: no error code. pushq $imm32 (5 bytes) + pushq $0 (2) + jmp rel32 (5) fit in 16. */
+	.macro	IRQ vector
+	.balign	16
+	pushq	$0
 	pushq	$\vector
 	jmp	isr_common
 	.endm
@@ -53,6 +63,16 @@ isr_\vector:
 	ISR 29, 1
 	ISR 30, 1
 	ISR 31, 0
+
+	.balign	16
+	.globl	hx_irq_stubs
+hx_irq_stubs:
+	.set	irq_vector, 32
+	.rept	224
+	IRQ	irq_vector
+	.set	irq_vector, irq_vector + 1
+	.endr
+	.size	hx_irq_stubs, . - hx_irq_stubs
 
 	.balign	16
 	.type	isr_common, @function

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The arch half of the kernel's platform API (helix/platform.h): CPU hints, interrupt state, task
- * id, futex wait/wake, abort; and how the kernel ends (helix/arch/exit.h). The memory half
- * (hx_alloc and friends) lives in kernel/core/kmem.c.
+ * The arch half of the kernel's platform API (helix/platform.h): CPU hints, interrupt state, the
+ * heavy barrier, abort; and how the kernel ends (helix/arch/exit.h). The memory half (hx_alloc
+ * and friends) lives in kernel/core/kmem.c, the task half (hx_yield, hx_task_id, futex wait/wake,
+ * preemption) in kernel/core/sched.c.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -14,25 +15,6 @@
 
 void hx_cpu_relax(void)
 {
-	__builtin_ia32_pause();
-}
-
-/* No scheduler yet: the boot task is the only task. */
-static void *boot_task_context;
-
-void *hx_task_context(void)
-{
-	return boot_task_context;
-}
-
-void hx_task_set_context(void *context)
-{
-	boot_task_context = context;
-}
-
-void hx_yield(void)
-{
-	/* No scheduler yet: nobody else to run. */
 	__builtin_ia32_pause();
 }
 
@@ -58,39 +40,6 @@ void hx_irq_restore(unsigned long flags)
 	                 :
 	                 : "rm"(flags)
 	                 : "memory", "cc");
-}
-
-uint64_t hx_task_id(void)
-{
-	/* No scheduler yet: everything runs as the boot task. */
-	return 0;
-}
-
-/*
- * No scheduler yet, so nothing can sleep: wait by spinning, re-checking the word and the deadline.
- * Only an interrupt handler (or another CPU) can change the word meanwhile. Time stands still
- * until hx_clock_init, so a finite deadline is only honoured after it.
- */
-int hx_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
-{
-	/* Acquire: what the waker wrote before changing the word is visible to the caller on
-	 * return. */
-	if (atomic_load_explicit(word, memory_order_acquire) != expected)
-		return -HX_EAGAIN;
-	for (;;) {
-		if (deadline_ns != HX_FOREVER && hx_time_ns() >= deadline_ns)
-			return -HX_ETIMEDOUT;
-		hx_cpu_relax();
-		/* Acquire: as above. */
-		if (atomic_load_explicit(word, memory_order_acquire) != expected)
-			return 0;
-	}
-}
-
-int hx_futex_wake(_Atomic uint32_t *word, uint32_t count)
-{
-	/* Waiters spin on the word itself: nobody sleeps, nobody needs waking. */
-	return 0;
 }
 
 /*

@@ -101,10 +101,19 @@ void hx_barrier_heavy(void);
 void hx_cpu_relax(void);
 
 /*
- * hx_yield - let other runnable tasks run before the caller continues. Task context. Hosted:
- * sched_yield(2); kernel: a spin-wait hint until there is a scheduler.
+ * hx_yield - let other runnable tasks of the caller's priority or better run before the caller
+ * continues. Task context. Hosted: sched_yield(2); kernel: the scheduler (kernel/core/sched.c).
  */
 void hx_yield(void);
+
+/*
+ * hx_preempt_disable / hx_preempt_enable - nestable: while disabled, the calling task is not
+ * switched out by the timer or a wakeup (interrupts still arrive). hx_spin_lock uses them, so a
+ * lock holder is never preempted; the last enable switches if a better task became runnable.
+ * Never block in between. Any context. Hosted: do nothing (the host preempts threads anyway).
+ */
+void hx_preempt_disable(void);
+void hx_preempt_enable(void);
 
 /*
  * hx_irq_save / hx_irq_restore - disable local interrupts and return the previous state; restore
@@ -119,8 +128,8 @@ uint64_t hx_task_id(void);
 
 /*
  * hx_task_context / hx_task_set_context - one pointer per task for the syscall layer: the process
- * (struct hx_syscall_caller) the task runs for. NULL until set. Task context. Kernel: one boot
- * task until there is a scheduler; hosted: per thread.
+ * (struct hx_syscall_caller) the task runs for. NULL until set. Task context. Kernel: per task
+ * (the boot code's before the scheduler starts); hosted: per thread.
  */
 void *hx_task_context(void);
 void hx_task_set_context(void *context);

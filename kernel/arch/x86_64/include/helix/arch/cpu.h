@@ -63,6 +63,12 @@ static inline uint64_t hx_rdmsr(uint32_t msr)
 	return ((uint64_t)high << 32) | low;
 }
 
+static inline void hx_wrmsr(uint32_t msr, uint64_t value)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+	                 : "memory");
+}
+
 static inline void hx_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *eax, uint32_t *ebx,
                             uint32_t *ecx, uint32_t *edx)
 {

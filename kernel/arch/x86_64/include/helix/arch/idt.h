@@ -39,8 +39,37 @@ struct hx_trap_frame {
 
 HX_STATIC_ASSERT(sizeof(struct hx_trap_frame) == 22 * 8, "isr.S pushes 22 quadwords");
 
-/* hx_idt_init - install the exception gates and load the IDT. Boot CPU, once, after hx_gdt_init. */
+/* Interrupt vectors 32..255 go to handlers set with hx_irq_set_handler. */
+#define HX_IRQ_VECTOR_BASE 32
+#define HX_IRQ_STUB_SIZE   16 /* isr.S: the distance between two interrupt stubs */
+
+/*
+ * An interrupt handler: runs with interrupts off on the interrupted task's kernel stack; it
+ * acknowledges its interrupt controller itself (EOI) before anything that may switch tasks.
+ */
+typedef void (*hx_irq_handler_fn)(struct hx_trap_frame *frame);
+
+/* After every interrupt handler (the scheduler's preemption point), and for user-mode
+ * exceptions (the process layer: ends the process, never returns). */
+typedef void (*hx_irq_exit_fn)(struct hx_trap_frame *frame);
+typedef HX_NORETURN void (*hx_user_fault_fn)(struct hx_trap_frame *frame, uint64_t cr2);
+
+/* hx_idt_init - install every gate and load the IDT. Boot CPU, once, after hx_gdt_init. */
 void hx_idt_init(void);
+
+/*
+ * hx_irq_set_handler - route @vector (HX_IRQ_VECTOR_BASE..255) to @fn (NULL: an unexpected
+ * interrupt, reported once per vector and otherwise ignored). Interrupts off or before they are
+ * enabled. Returns 0 or -HX_EINVAL.
+ */
+int hx_irq_set_handler(unsigned vector, hx_irq_handler_fn fn);
+
+/* hx_irq_set_exit_hook / hx_idt_set_user_fault_handler - install the two hooks above (boot). */
+void hx_irq_set_exit_hook(hx_irq_exit_fn fn);
+void hx_idt_set_user_fault_handler(hx_user_fault_fn fn);
+
+/* hx_irq_count - interrupts taken on @vector since boot (0 for exceptions). Any context. */
+uint64_t hx_irq_count(unsigned vector);
 
 /* hx_arch_trap - the C side of every entry point in isr.S; interrupts are off. Not for C callers.
  */

@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Boot self-tests of the scheduler (`selftest=sched`) and of the IPC subsystem between real,
+ * preempted kernel tasks (`selftest=ipc`). They run on the boot task (HX_TASK_PRIO_NORMAL) and
+ * leave nothing behind: every task they start is joined, every object destroyed, and the heap's
+ * live allocation count is the same at the end.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <helix/arch/timer.h>
+#include <helix/errors.h>
+#include <helix/heap.h>
+#include <helix/ipc/channel.h>
+#include <helix/ipc/event_bus.h>
+#include <helix/ipc/router.h>
+#include <helix/log.h>
+#include <helix/platform.h>
+#include <helix/spinlock.h>
+#include <helix/string.h>
+
+#include "kernel.h"
+#include "sched.h"
+
+#define failed hx_selftest_failed
+
+#define MS 1000000ull
+
+static size_t live_allocations(void)
+{
+	struct hx_heap_stats stats;
+
+	hx_heap_get_stats(hx_kmem_heap(), &stats);
+	return stats.live_allocations;
+}
+
+/* Join every task in @tasks (NULL entries skipped) within @ms; the first failure's reason. */
+static const char *join_all(struct hx_task **tasks, size_t count, uint64_t ms)
+{
+	uint64_t deadline = hx_time_ns() + ms * MS;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < count; i++) {
+		int err;
+
+		if (!tasks[i])
+			continue;
+		err = hx_task_join(tasks[i], deadline);
+		if (err == -HX_ETIMEDOUT) {
+			if (!why)
+				why = failed("task %zu did not end within %llu ms", i,
+				             (unsigned long long)ms);
+			/* It still runs and uses our stack's data: wait for it whatever it takes.
+			 */
+			err = hx_task_join(tasks[i], HX_FOREVER);
+		}
+		if (err != 0 && !why)
+			why = failed("join of task %zu: %s", i, hx_error_name(err));
+		tasks[i] = NULL;
+	}
+	return why;
+}
+
+/* ---- sched ---- */
+
+/* Ticks arrive at the asked rate: counted over 200 ms of sleep. */
+static const char *sched_timer(void)
+{
+	struct hx_timer_info info;
+	struct hx_sched_stats before, after;
+	uint64_t start, elapsed, expected, got;
+
+	hx_timer_get_info(&info);
+	if (info.source == HX_TIMER_NONE)
+		return "no timer is running";
+	hx_sched_get_stats(&before);
+	start = hx_time_ns();
+	hx_task_sleep_until(start + 200 * MS);
+	elapsed = hx_time_ns() - start;
+	hx_sched_get_stats(&after);
+	if (elapsed < 200 * MS)
+		return failed("a 200 ms sleep returned after %llu ns", (unsigned long long)elapsed);
+	got = after.ticks - before.ticks;
+	expected = elapsed / info.period_ns;
+	/* TCG delivers late ticks in bursts sometimes: allow a third either way. */
+	if (got * 3 < expected * 2 || got * 3 > expected * 4)
+		return failed("%llu ticks in %llu ms, expected about %llu (%s, %u Hz)",
+		              (unsigned long long)got, (unsigned long long)(elapsed / MS),
+		              (unsigned long long)expected, hx_timer_source_name(info.source),
+		              info.hz);
+	hx_info("selftest sched: %llu ticks in %llu ms from the %s timer at %u Hz",
+	        (unsigned long long)got, (unsigned long long)(elapsed / MS),
+	        hx_timer_source_name(info.source), info.hz);
+	return NULL;
+}
+
+struct spinner {
+	_Atomic uint32_t *flag_to_set;
+	_Atomic uint32_t *flag_to_await;
+	uint64_t deadline;
+	bool saw_flag;
+};
+
+/* Sets one flag, then spins (never blocking, never yielding) until the other is set. */
+static void spin_until_flag(void *arg)
+{
+	struct spinner *s = arg;
+
+	atomic_store_explicit(s->flag_to_set, 1, memory_order_release);
+	while (hx_time_ns() < s->deadline) {
+		if (atomic_load_explicit(s->flag_to_await, memory_order_acquire)) {
+			s->saw_flag = true;
+			return;
+		}
+	}
+}
+
+/*
+ * Preemption among equals: two tasks at the same priority each spin until the other has run.
+ * Without the tick taking the CPU from the first, the second would never start.
+ */
+static const char *sched_preemption(void)
+{
+	_Atomic uint32_t a_ran = 0, b_ran = 0;
+	struct spinner a = { &a_ran, &b_ran, hx_time_ns() + 2000 * MS, false };
+	struct spinner b = { &b_ran, &a_ran, hx_time_ns() + 2000 * MS, false };
+	struct hx_task *tasks[2] = { NULL, NULL };
+	struct hx_sched_stats before, after;
+	const char *why;
+	int err;
+
+	hx_sched_get_stats(&before);
+	if ((err = hx_task_create("spin-a", HX_TASK_PRIO_NORMAL, spin_until_flag, &a, &tasks[0])) ||
+	    (err = hx_task_create("spin-b", HX_TASK_PRIO_NORMAL, spin_until_flag, &b, &tasks[1]))) {
+		join_all(tasks, 2, 5000);
+		return failed("hx_task_create: %s", hx_error_name(err));
+	}
+	if ((why = join_all(tasks, 2, 5000)))
+		return why;
+	hx_sched_get_stats(&after);
+	if (!a.saw_flag || !b.saw_flag)
+		return "two spinning tasks of equal priority did not both run: no preemption";
+	if (after.preemptions == before.preemptions)
+		return "the spinners finished without a single preemption";
+	return NULL;
+}
+
+struct waker_check {
+	_Atomic uint32_t word;
+	_Atomic uint32_t ran;
+};
+
+static void high_waiter(void *arg)
+{
+	struct waker_check *w = arg;
+
+	while (atomic_load_explicit(&w->word, memory_order_acquire) == 0)
+		(void)hx_futex_wait(&w->word, 0, HX_FOREVER);
+	atomic_store_explicit(&w->ran, 1, memory_order_release);
+}
+
+/* A woken higher-priority task runs before the waker's next instruction. */
+static const char *sched_priority(void)
+{
+	struct waker_check w = { 0, 0 };
+	struct hx_task *task = NULL;
+	const char *why = NULL;
+	int err, woken;
+
+	if ((err = hx_task_create("high", HX_TASK_PRIO_HIGH, high_waiter, &w, &task)))
+		return failed("hx_task_create: %s", hx_error_name(err));
+	/* The high task ran at once (it beats us) and now sleeps on the word. */
+	atomic_store_explicit(&w.word, 1, memory_order_release);
+	woken = hx_futex_wake(&w.word, 1);
+	if (woken != 1)
+		why = failed("hx_futex_wake woke %d tasks, expected the one sleeping", woken);
+	else if (!atomic_load_explicit(&w.ran, memory_order_acquire))
+		why = "a woken higher-priority task did not run before the waker continued";
+	if (join_all(&task, 1, 1000) && !why)
+		why = "the high-priority task did not end";
+	return why;
+}
+
+/* Deadlines: sleep and futex timeouts end on time (not early, at most a few ticks late). */
+static const char *sched_deadlines(void)
+{
+	struct hx_timer_info info;
+	_Atomic uint32_t word = 0;
+	uint64_t start, late, slack;
+	int err;
+
+	hx_timer_get_info(&info);
+	slack = 3 * info.period_ns + 5 * MS;
+	start = hx_time_ns();
+	hx_task_sleep_until(start + 10 * MS);
+	late = hx_time_ns() - start;
+	if (late < 10 * MS || late > 10 * MS + slack)
+		return failed("a 10 ms sleep took %llu us", (unsigned long long)(late / 1000));
+	start = hx_time_ns();
+	err = hx_futex_wait(&word, 0, start + 7 * MS);
+	late = hx_time_ns() - start;
+	if (err != -HX_ETIMEDOUT)
+		return failed("a futex wait with nobody waking returned %s", hx_error_name(err));
+	if (late < 7 * MS || late > 7 * MS + slack)
+		return failed("a 7 ms futex timeout took %llu us",
+		              (unsigned long long)(late / 1000));
+	return NULL;
+}
+
+static void count_and_exit(void *arg)
+{
+	_Atomic uint32_t *done = arg;
+
+	atomic_fetch_add_explicit(done, 1, memory_order_acq_rel);
+	(void)hx_futex_wake(done, HX_WAKE_ALL);
+}
+
+/* Tasks come and go without leaking: joined ones and detached ones. */
+static const char *sched_lifecycle(void)
+{
+	enum { JOINED = 32, DETACHED = 16 };
+	struct hx_task *tasks[JOINED] = { NULL };
+	_Atomic uint32_t done = 0;
+	struct hx_sched_stats stats_before, stats_after;
+	size_t live_before = live_allocations();
+	const char *why;
+	uint64_t deadline;
+	uint32_t seen;
+	int err;
+
+	hx_sched_get_stats(&stats_before);
+	for (int i = 0; i < JOINED; i++) {
+		if ((err = hx_task_create("joined", HX_TASK_PRIO_NORMAL, count_and_exit, &done,
+		                          &tasks[i]))) {
+			join_all(tasks, JOINED, 5000);
+			return failed("hx_task_create %d: %s", i, hx_error_name(err));
+		}
+	}
+	if ((why = join_all(tasks, JOINED, 5000)))
+		return why;
+	for (int i = 0; i < DETACHED; i++) {
+		if ((err =
+		         hx_task_create("detached", HX_TASK_PRIO_LOW, count_and_exit, &done, NULL)))
+			return failed("hx_task_create (detached) %d: %s", i, hx_error_name(err));
+	}
+	deadline = hx_time_ns() + 2000 * MS;
+	while ((seen = atomic_load_explicit(&done, memory_order_acquire)) < JOINED + DETACHED) {
+		if (hx_futex_wait(&done, seen, deadline) == -HX_ETIMEDOUT)
+			return failed("%u of %d tasks ran", seen, JOINED + DETACHED);
+	}
+	/* The detached ones are freed once something switches away from them: a sleep does. */
+	hx_task_sleep_until(hx_time_ns() + 20 * MS);
+	hx_sched_get_stats(&stats_after);
+	if (stats_after.tasks != stats_before.tasks)
+		return failed("%u tasks before, %u after", stats_before.tasks, stats_after.tasks);
+	if (live_allocations() != live_before)
+		return failed("%zu heap allocations before, %zu after", live_before,
+		              live_allocations());
+	if (hx_task_join(hx_task_current(), HX_NOWAIT) != -HX_EINVAL)
+		return "joining oneself was not refused";
+	if (hx_task_create("bad", HX_TASK_PRIO_LEVELS, count_and_exit, &done, NULL) != -HX_EINVAL)
+		return "a priority out of range was not refused";
+	return NULL;
+}
+
+const char *hx_selftest_sched(void)
+{
+	const char *why;
+
+	if ((why = sched_timer()) || (why = sched_preemption()) || (why = sched_priority()) ||
+	    (why = sched_deadlines()) || (why = sched_lifecycle()))
+		return why;
+	return NULL;
+}
+
+/* ---- ipc ---- */
+
+/* Channels: producers of three priorities, all preempted, one consumer; every message once and
+ * in its producer's order. */
+struct ipc_msg {
+	uint32_t producer;
+	uint32_t seq;
+	uint64_t check;
+};
+
+HX_CHAN_DEFINE(ipc_chan, struct ipc_msg)
+
+#define IPC_PRODUCERS    6
+#define IPC_PER_PRODUCER 4000u
+#define IPC_CAPACITY     8
+
+struct producer {
+	struct ipc_chan chan;
+	uint32_t index;
+	int error; /* the first send error */
+};
+
+static uint64_t ipc_check(uint32_t producer, uint32_t seq)
+{
+	return ((uint64_t)producer << 32 | seq) * 0x9e3779b97f4a7c15ull;
+}
+
+static void produce(void *arg)
+{
+	struct producer *p = arg;
+	uint32_t spin = p->index * 2654435761u;
+
+	for (uint32_t seq = 0; seq < IPC_PER_PRODUCER; seq++) {
+		struct ipc_msg msg = { p->index, seq, ipc_check(p->index, seq) };
+		int err;
+
+		/* Some busy work of varying length, so the tick lands anywhere in the protocol. */
+		spin = spin * 1103515245u + 12345u;
+		for (volatile uint32_t i = 0; i < (spin >> 24); i++)
+			;
+		err = ipc_chan_send(p->chan, &msg, HX_FOREVER);
+		if (err) {
+			p->error = err;
+			return;
+		}
+	}
+}
+
+static const char *ipc_channel(void)
+{
+	struct producer producers[IPC_PRODUCERS];
+	struct hx_task *tasks[IPC_PRODUCERS] = { NULL };
+	uint32_t next[IPC_PRODUCERS] = { 0 };
+	struct hx_sched_stats before, after;
+	struct hx_chan_stats cstats;
+	struct ipc_chan chan;
+	const char *why = NULL;
+	uint64_t total = 0;
+	int err;
+
+	if ((err = ipc_chan_create(IPC_CAPACITY, &chan)))
+		return failed("ipc_chan_create: %s", hx_error_name(err));
+	hx_sched_get_stats(&before);
+	for (uint32_t i = 0; i < IPC_PRODUCERS; i++) {
+		/* Two low, two normal (ours), two high: the high ones preempt the consumer. */
+		int prio = i < 2   ? HX_TASK_PRIO_LOW
+		           : i < 4 ? HX_TASK_PRIO_NORMAL
+		                   : HX_TASK_PRIO_HIGH;
+
+		producers[i] = (struct producer){ chan, i, 0 };
+		if ((err = hx_task_create("producer", prio, produce, &producers[i], &tasks[i]))) {
+			why = failed("hx_task_create: %s", hx_error_name(err));
+			break;
+		}
+	}
+	while (!why && total < (uint64_t)IPC_PRODUCERS * IPC_PER_PRODUCER) {
+		struct ipc_msg batch[16];
+		int n = ipc_chan_recv_many(chan, batch, 16, hx_time_ns() + 5000 * MS);
+
+		if (n < 0) {
+			why = failed("receive after %llu messages: %s", (unsigned long long)total,
+			             hx_error_name(n));
+			break;
+		}
+		for (int k = 0; k < n && !why; k++) {
+			const struct ipc_msg *m = &batch[k];
+
+			if (m->producer >= IPC_PRODUCERS)
+				why = failed("a message from producer %u", m->producer);
+			else if (m->seq != next[m->producer])
+				why = failed("producer %u: got #%u, expected #%u", m->producer,
+				             m->seq, next[m->producer]);
+			else if (m->check != ipc_check(m->producer, m->seq))
+				why = failed("producer %u #%u: corrupted payload", m->producer,
+				             m->seq);
+			else
+				next[m->producer]++;
+		}
+		total += (uint64_t)n;
+	}
+	if (why)
+		(void)ipc_chan_close(chan); /* release blocked producers: they see -HX_EPIPE */
+	if (join_all(tasks, IPC_PRODUCERS, 10000) && !why)
+		why = "a producer did not end";
+	for (uint32_t i = 0; i < IPC_PRODUCERS && !why; i++) {
+		if (producers[i].error)
+			why = failed("producer %u: send: %s", i, hx_error_name(producers[i].error));
+	}
+	hx_chan_get_stats((const struct hx_chan *)chan.chan, &cstats);
+	hx_sched_get_stats(&after);
+	ipc_chan_destroy(chan);
+	if (why)
+		return why;
+	if (cstats.sends != total || cstats.receives != total)
+		return failed("stats: %llu sends, %llu receives, %llu messages checked",
+		              (unsigned long long)cstats.sends, (unsigned long long)cstats.receives,
+		              (unsigned long long)total);
+	if (cstats.send_sleeps == 0 || after.preemptions == before.preemptions)
+		return failed("no contention: %llu send sleeps, %llu preemptions",
+		              (unsigned long long)cstats.send_sleeps,
+		              (unsigned long long)(after.preemptions - before.preemptions));
+	hx_info("selftest ipc: channel: %llu messages from %d producers, %llu full, %llu sender "
+	        "sleeps, %llu receiver sleeps, %llu preemptions, %llu switches",
+	        (unsigned long long)total, IPC_PRODUCERS, (unsigned long long)cstats.full_events,
+	        (unsigned long long)cstats.send_sleeps, (unsigned long long)cstats.recv_sleeps,
+	        (unsigned long long)(after.preemptions - before.preemptions),
+	        (unsigned long long)(after.switches - before.switches));
+	return NULL;
+}
+
+/* The bus: subscribers see events in priority order; HX_BUS_STOP ends a walk; a dispatcher task
+ * delivers queued events. */
+#define BUS_TOPIC     HX_TOPIC_USER(3)
+#define BUS_CODE_STOP 2u
+
+struct bus_log {
+	char order[16];
+	_Atomic uint32_t seen;
+};
+
+struct bus_probe {
+	struct bus_log *log;
+	char tag;
+	bool stops; /* answers HX_BUS_STOP to BUS_CODE_STOP */
+};
+
+static enum hx_bus_response bus_record(const struct hx_event *event, void *ctx)
+{
+	struct bus_probe *probe = ctx;
+	uint32_t at = atomic_fetch_add_explicit(&probe->log->seen, 1, memory_order_acq_rel);
+
+	if (at < sizeof(probe->log->order) - 1)
+		probe->log->order[at] = probe->tag;
+	(void)hx_futex_wake(&probe->log->seen, HX_WAKE_ALL);
+	return probe->stops && event->user.code == BUS_CODE_STOP ? HX_BUS_STOP : HX_BUS_HANDLED;
+}
+
+static void bus_log_reset(struct bus_log *log)
+{
+	hx_memset(log->order, 0, sizeof(log->order));
+	atomic_store_explicit(&log->seen, 0, memory_order_relaxed);
+}
+
+static void dispatch_bus(void *arg)
+{
+	(void)hx_bus_dispatch(arg, HX_FOREVER); /* returns -HX_EPIPE after the shutdown */
+}
+
+static const char *bus_walks(struct hx_bus *bus, struct bus_log *log)
+{
+	struct hx_event event = hx_event_make(HX_EVENT_USER, BUS_TOPIC);
+	struct hx_bus_result result;
+	struct hx_task *dispatcher = NULL;
+	const char *why = NULL;
+	uint64_t deadline;
+	uint32_t seen;
+	int err;
+
+	/* Subscribed low first and high last: the order must come from the priorities. */
+	event.user.code = 1;
+	bus_log_reset(log);
+	if ((err = hx_bus_publish_sync(bus, &event, &result)))
+		return failed("hx_bus_publish_sync: %s", hx_error_name(err));
+	if (hx_strcmp(log->order, "HNL") != 0 || result.delivered != 3 || result.stopped)
+		return failed("sync walk order \"%s\", %u delivered, stopped %d; expected \"HNL\"",
+		              log->order, result.delivered, result.stopped);
+
+	event.user.code = BUS_CODE_STOP;
+	bus_log_reset(log);
+	if ((err = hx_bus_publish_sync(bus, &event, &result)))
+		return failed("hx_bus_publish_sync: %s", hx_error_name(err));
+	if (hx_strcmp(log->order, "H") != 0 || !result.stopped ||
+	    hx_strcmp(result.stopped_by_name, "security") != 0)
+		return failed("a stopped walk reached \"%s\", stopped %d by \"%s\"", log->order,
+		              result.stopped, result.stopped_by_name);
+
+	/* Asynchronous: a dispatcher task delivers what the boot task queues. */
+	if ((err =
+	         hx_task_create("dispatcher", HX_TASK_PRIO_NORMAL, dispatch_bus, bus, &dispatcher)))
+		return failed("hx_task_create: %s", hx_error_name(err));
+	event.user.code = 1;
+	bus_log_reset(log);
+	if ((err = hx_bus_publish(bus, &event)))
+		why = failed("hx_bus_publish: %s", hx_error_name(err));
+	deadline = hx_time_ns() + 2000 * MS;
+	while (!why && (seen = atomic_load_explicit(&log->seen, memory_order_acquire)) < 3) {
+		if (hx_futex_wait(&log->seen, seen, deadline) == -HX_ETIMEDOUT)
+			why = failed("the dispatcher delivered to %u of 3 subscribers", seen);
+	}
+	if (!why && hx_strcmp(log->order, "HNL") != 0)
+		why = failed("dispatched order \"%s\", expected \"HNL\"", log->order);
+	(void)hx_bus_shutdown(bus);
+	if (join_all(&dispatcher, 1, 2000) && !why)
+		why = "the dispatcher did not return after the shutdown";
+	return why;
+}
+
+static const char *ipc_bus(void)
+{
+	struct bus_log log;
+	struct bus_probe low = { &log, 'L', false }, normal = { &log, 'N', false };
+	struct bus_probe high = { &log, 'H', true };
+	struct hx_bus *bus;
+	const char *why;
+	int err;
+
+	if ((err = hx_bus_create(16, &bus)))
+		return failed("hx_bus_create: %s", hx_error_name(err));
+	if (hx_bus_subscribe(bus, &(struct hx_subscription){ .name = "low",
+	                                                     .topics = BUS_TOPIC,
+	                                                     .handler = bus_record,
+	                                                     .ctx = &low,
+	                                                     .priority = HX_PRIO_LOW }) < 0 ||
+	    hx_bus_subscribe(bus, &(struct hx_subscription){ .name = "normal",
+	                                                     .topics = BUS_TOPIC,
+	                                                     .handler = bus_record,
+	                                                     .ctx = &normal,
+	                                                     .priority = HX_PRIO_NORMAL }) < 0 ||
+	    hx_bus_subscribe(bus, &(struct hx_subscription){ .name = "security",
+	                                                     .topics = BUS_TOPIC,
+	                                                     .handler = bus_record,
+	                                                     .ctx = &high,
+	                                                     .priority = HX_PRIO_HIGH }) < 0) {
+		hx_bus_destroy(bus);
+		return "hx_bus_subscribe failed";
+	}
+	why = bus_walks(bus, &log);
+	hx_bus_destroy(bus);
+	return why;
+}
+
+/* The router: calls between modules served by their own tasks; a deadline expiring; a dead
+ * target. */
+#define METHOD_ECHO  1u
+#define METHOD_SLEEP 2u
+
+static int module_handler(void *ctx, const struct hx_router_request *req,
+                          struct hx_router_reply *reply)
+{
+	if (req->method == METHOD_SLEEP) {
+		hx_task_sleep_until(hx_time_ns() + 50 * MS);
+		return 0;
+	}
+	if (req->method != METHOD_ECHO)
+		return -HX_ENOSYS;
+	return hx_router_reply_set(reply, req->payload, req->len);
+}
+
+struct module_server {
+	struct hx_router *router;
+	uint64_t id;
+	int result;
+};
+
+static void serve_module(void *arg)
+{
+	struct module_server *server = arg;
+
+	server->result = hx_router_serve(server->router, server->id, HX_FOREVER);
+}
+
+static const char *router_calls(struct hx_router *router, struct module_server *servers)
+{
+	char reply[32];
+	size_t len = 0;
+	int status = 1, err;
+
+	/* "front" calls "back" by name from the boot task; both served by their own tasks. */
+	err = hx_router_call_name(router, "back", METHOD_ECHO, "ping", 4, reply, sizeof(reply),
+	                          &len, &status, hx_time_ns() + 2000 * MS);
+	if (err || status != 0 || len != 4 || hx_memcmp(reply, "ping", 4) != 0)
+		return failed("echo call: %s, status %d, %zu bytes", hx_error_name(err), status,
+		              len);
+	err = hx_router_call(router, servers[0].id, METHOD_ECHO, "pong", 4, reply, sizeof(reply),
+	                     &len, &status, hx_time_ns() + 2000 * MS);
+	if (err || status != 0 || len != 4)
+		return failed("echo call by id: %s, status %d", hx_error_name(err), status);
+	/* A handler that takes 50 ms against a 5 ms deadline. */
+	err = hx_router_call(router, servers[1].id, METHOD_SLEEP, NULL, 0, reply, sizeof(reply),
+	                     &len, &status, hx_time_ns() + 5 * MS);
+	if (err != -HX_ETIMEDOUT)
+		return failed("a call past its deadline returned %s, not HX_ETIMEDOUT",
+		              hx_error_name(err));
+	/* A dead target: "front" unregisters; its old id and its name both fail. */
+	if ((err = hx_router_unregister(router, servers[0].id)))
+		return failed("hx_router_unregister: %s", hx_error_name(err));
+	err = hx_router_call(router, servers[0].id, METHOD_ECHO, "x", 1, reply, sizeof(reply), &len,
+	                     &status, hx_time_ns() + 1000 * MS);
+	if (err != -HX_EHOSTUNREACH)
+		return failed("a call to a dead id returned %s, not HX_EHOSTUNREACH",
+		              hx_error_name(err));
+	err = hx_router_call_name(router, "front", METHOD_ECHO, "x", 1, reply, sizeof(reply), &len,
+	                          &status, hx_time_ns() + 1000 * MS);
+	if (err != -HX_ENOENT)
+		return failed("a call to a dead name returned %s, not HX_ENOENT",
+		              hx_error_name(err));
+	return NULL;
+}
+
+static const char *ipc_router(void)
+{
+	static const char *const names[2] = { "front", "back" };
+	struct module_server servers[2];
+	struct hx_task *tasks[2] = { NULL, NULL };
+	struct hx_router *router;
+	const char *why = NULL;
+	int err;
+
+	if ((err = hx_router_create(8, &router)))
+		return failed("hx_router_create: %s", hx_error_name(err));
+	for (int i = 0; i < 2 && !why; i++) {
+		servers[i] = (struct module_server){ router, 0, 0 };
+		if ((err = hx_router_register(router, names[i], module_handler, NULL, 8,
+		                              &servers[i].id)))
+			why = failed("hx_router_register: %s", hx_error_name(err));
+		else if ((err = hx_task_create(names[i], HX_TASK_PRIO_NORMAL, serve_module,
+		                               &servers[i], &tasks[i])))
+			why = failed("hx_task_create: %s", hx_error_name(err));
+	}
+	if (!why)
+		why = router_calls(router, servers);
+	/* Unregistering ends each server's hx_router_serve with -HX_EHOSTUNREACH. */
+	for (int i = 0; i < 2; i++) {
+		if (servers[i].id)
+			(void)hx_router_unregister(router, servers[i].id);
+	}
+	if (join_all(tasks, 2, 2000) && !why)
+		why = "a module server did not return after its module unregistered";
+	for (int i = 0; i < 2 && !why; i++) {
+		if (tasks[i] == NULL && servers[i].result != -HX_EHOSTUNREACH)
+			why = failed("server %s returned %s", names[i],
+			             hx_error_name(servers[i].result));
+	}
+	hx_router_destroy(router);
+	return why;
+}
+
+const char *hx_selftest_ipc(void)
+{
+	size_t live_before = live_allocations();
+	const char *why;
+
+	if ((why = ipc_channel()) || (why = ipc_bus()) || (why = ipc_router()))
+		return why;
+	if (live_allocations() != live_before)
+		return failed("%zu heap allocations before, %zu after", live_before,
+		              live_allocations());
+	return NULL;
+}
