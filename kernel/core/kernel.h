@@ -46,9 +46,24 @@ struct hx_heap *hx_kmem_heap(void);
  */
 void hx_selftest_run_list(const char *names);
 
+/*
+ * hx_selftest_hoard_frames - take free frames from the kernel's allocator, largest chunks first,
+ * until exactly @keep are left free (fewer if fewer were). Returns the chain of what was taken
+ * (physical address of its first chunk), for hx_selftest_release_frames. Self-tests only.
+ */
+uint64_t hx_selftest_hoard_frames(uint64_t keep);
+
+/* hx_selftest_release_frames - give a hoard back. NULL, or why a free failed. */
+const char *hx_selftest_release_frames(uint64_t head);
+
 /* ---- selftest_syscall.c ---- */
 
 /* `selftest=syscall`: NULL, or why the syscall framework failed in the booted kernel. */
 const char *hx_selftest_syscall(void);
+
+/* ---- selftest_vm.c ---- */
+
+/* `selftest=vm`: NULL, or why per-process address spaces failed in the booted kernel. */
+const char *hx_selftest_vm(void);
 
 #endif /* HELIX_CORE_KERNEL_H */
