@@ -51,6 +51,9 @@ void hx_selftest_run_list(const char *names);
  * tests' `return hx_selftest_failed("...", ...)`). Boot task only. */
 const char *hx_selftest_failed(const char *fmt, ...) HX_PRINTF(1, 2);
 
+/* hx_selftest_mismatch - "<what>: <got> (<error name>), expected <want> (<error name>)". */
+const char *hx_selftest_mismatch(const char *what, long got, long want);
+
 /* ---- selftest_tasks.c ---- */
 
 /* `selftest=sched`: the timer, preemption, priorities, sleeping, exit and join. */
@@ -58,10 +61,24 @@ const char *hx_selftest_sched(void);
 
 /* `selftest=ipc`: channels, the bus and the router between preempted kernel tasks. */
 const char *hx_selftest_ipc(void);
+/*
+ * hx_selftest_hoard_frames - take free frames from the kernel's allocator, largest chunks first,
+ * until exactly @keep are left free (fewer if fewer were). Returns the chain of what was taken
+ * (physical address of its first chunk), for hx_selftest_release_frames. Self-tests only.
+ */
+uint64_t hx_selftest_hoard_frames(uint64_t keep);
+
+/* hx_selftest_release_frames - give a hoard back. NULL, or why a free failed. */
+const char *hx_selftest_release_frames(uint64_t head);
 
 /* ---- selftest_syscall.c ---- */
 
 /* `selftest=syscall`: NULL, or why the syscall framework failed in the booted kernel. */
 const char *hx_selftest_syscall(void);
+
+/* ---- selftest_vm.c ---- */
+
+/* `selftest=vm`: NULL, or why per-process address spaces failed in the booted kernel. */
+const char *hx_selftest_vm(void);
 
 #endif /* HELIX_CORE_KERNEL_H */

@@ -14,6 +14,7 @@
 #include <helix/arch/memory.h>
 #include <helix/arch/serial.h>
 #include <helix/arch/timer.h>
+#include <helix/arch/vm.h>
 #include <helix/cmdline.h>
 #include <helix/errors.h>
 #include <helix/frames.h>
@@ -214,6 +215,7 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	hx_clock_init();
 	init_memory(mbi_phys);
 	hx_mmu_drop_identity_map();
+	hx_vm_init(hx_kmem_frames());
 
 	print_banner();
 	start_tasks();

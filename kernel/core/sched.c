@@ -24,6 +24,7 @@
 #include <helix/arch/idt.h>
 #include <helix/arch/task.h>
 #include <helix/arch/timer.h>
+#include <helix/arch/vm.h>
 #include <helix/assert.h>
 #include <helix/errors.h>
 #include <helix/log.h>
@@ -139,10 +140,11 @@ static int highest_runnable_prio(void)
 
 /* ---- Switching ---- */
 
-/* Load @vm's page tables (NULL: the kernel's). */
+/* Load @vm's page tables (NULL: the kernel's). From schedule(), also at an interrupt's exit:
+ * hx_vm_activate only writes CR3 and its current pointer, with interrupts off. */
 static void switch_vm(struct hx_vm *vm)
 {
-	HX_ASSERT(vm == NULL); /* address spaces come with vm.c */
+	hx_vm_activate(vm);
 }
 
 /* Free what exited detached tasks left, except the running one's own stack. */

@@ -18,6 +18,8 @@
  *                memory work; copies from unmapped lower-half memory, and copies and a string
  *                copy that fault mid-way, return -HX_EFAULT through the exception table, no report
  *   syscall      the syscall framework through helix_syscall_entry (selftest_syscall.c)
+ *   vm           per-process address spaces (helix/arch/vm.h) and the user-access probe over
+ *                them (selftest_vm.c)
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -62,6 +64,13 @@ const char *hx_selftest_failed(const char *fmt, ...)
 	hx_vsnprintf(failure, sizeof(failure), fmt, args);
 	va_end(args);
 	return failure;
+}
+
+const char *hx_selftest_mismatch(const char *what, long got, long want)
+{
+	return hx_selftest_failed("%s: %ld (%s), expected %ld (%s)", what, got,
+	                          got < 0 ? hx_error_name((int)got) : "ok", want,
+	                          want < 0 ? hx_error_name((int)want) : "ok");
 }
 
 #define failed hx_selftest_failed
@@ -243,8 +252,7 @@ static uint64_t free_frames(void)
 	return stats.free_frames;
 }
 
-/* Take free frames, largest chunks first, until only @keep are left. Returns the chain. */
-static uint64_t hoard_frames(uint64_t keep)
+uint64_t hx_selftest_hoard_frames(uint64_t keep)
 {
 	static const uint64_t chunks[] = { 262144, 16384, 1024, 64, 4, 1 };
 	uint64_t head = NO_FRAME, phys;
@@ -262,7 +270,7 @@ static uint64_t hoard_frames(uint64_t keep)
 	return head;
 }
 
-static const char *release_frames(uint64_t head)
+const char *hx_selftest_release_frames(uint64_t head)
 {
 	while (head != NO_FRAME) {
 		const struct hoard_chunk *chunk = hx_phys_to_virt(head);
@@ -290,7 +298,7 @@ static const char *heap_exhaustion(void)
 	static const size_t sizes[] = { MIB, 64 * 1024, 4096, 256, 16 };
 	struct hx_heap_stats before, full;
 	struct chain *list = NULL;
-	uint64_t hoard = hoard_frames(HEAP_SPARE_FRAMES);
+	uint64_t hoard = hx_selftest_hoard_frames(HEAP_SPARE_FRAMES);
 	size_t total = 0, big;
 	const char *why;
 	void *ptr;
@@ -324,7 +332,7 @@ static const char *heap_exhaustion(void)
 	}
 	if ((why = heap_check("after freeing the exhausted heap")))
 		return why;
-	if ((why = release_frames(hoard)))
+	if ((why = hx_selftest_release_frames(hoard)))
 		return why;
 
 	/* More than the heap holds: it has to grow again, from the frames given back. */
@@ -966,6 +974,7 @@ static const struct selftest selftests[] = {
 	{ .name = "syscall", .run = hx_selftest_syscall },
 	{ .name = "sched", .run = hx_selftest_sched },
 	{ .name = "ipc", .run = hx_selftest_ipc },
+	{ .name = "vm", .run = hx_selftest_vm },
 };
 
 static const struct selftest *find(const char *name, size_t len)

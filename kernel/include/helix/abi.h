@@ -23,6 +23,16 @@
 #define HX_RIGHT_TRANSFER 0x4u /* duplicate the handle (handle_dup) */
 #define HX_RIGHTS_ALL     (HX_RIGHT_READ | HX_RIGHT_WRITE | HX_RIGHT_TRANSFER)
 
+/*
+ * The user half of every address space (helix/arch/vm.h, docs/memory.md): a process's code, data,
+ * stack and heap live in [HX_USER_BASE, HX_USER_LIMIT), both page aligned. Page 0 stays unmapped
+ * so that a NULL dereference faults. The last MiB below the end of the canonical lower half
+ * (0x0000800000000000) stays unmapped too: a syscall instruction ending there would make SYSRET
+ * return to a non-canonical address, which faults in ring 0 on Intel CPUs.
+ */
+#define HX_USER_BASE  0x0000000000001000ull
+#define HX_USER_LIMIT 0x00007ffffff00000ull
+
 /* Syscall limits (docs/syscalls.md). */
 #define HX_WRITE_MAX         4096u            /* bytes per write */
 #define HX_SLEEP_MAX_NS      3600000000000ull /* one hour */

@@ -85,10 +85,22 @@ long hx_strncpy_from_user(struct hx_syscall_ctx *ctx, char *dst, uint64_t src, s
  * copies of kernel/arch/x86_64/uaccess.S (a page fault during a copy is -HX_EFAULT). Both bounds
  * page aligned, base < limit, and the range canonical: inside the lower half or the higher half,
  * never across the hole (a non-canonical access raises #GP, which is not fixed up). The probe
- * checks the range only until processes have page tables of their own (issue: tasks). Kernel
- * image only. Returns 0 or -HX_EINVAL.
+ * checks the range only: the space has no page tables of its own (hx_uspace_kernel_init_vm's do).
+ * Kernel image only. Returns 0 or -HX_EINVAL.
  */
 int hx_uspace_kernel_init(struct hx_uspace *us, uint64_t base, uint64_t limit);
+
+struct hx_vm; /* helix/arch/vm.h */
+
+/*
+ * hx_uspace_kernel_init_vm - make @us the user half of the address space @vm: the range
+ * [HX_USER_BASE, HX_USER_LIMIT) (helix/abi.h), probed against @vm's page tables (every page
+ * present and user-accessible, and writable for HX_UACCESS_WRITE), copied with the faulting
+ * copies of uaccess.S. The copies go through the active page tables: @vm must be active
+ * (hx_vm_activate) whenever @us copies (asserted). @us does not own @vm. Kernel image only.
+ * Returns 0 or -HX_EINVAL (NULL argument).
+ */
+int hx_uspace_kernel_init_vm(struct hx_uspace *us, struct hx_vm *vm);
 
 /* ---- Hosted: the simulated user address space (syscall/hosted/uspace_sim.c) --------------------
  */
