@@ -67,3 +67,39 @@ KERNEL_LINK_FLAGS = [
     "-Wl,-z,noexecstack",
     "-Wl,--no-warn-rwx-segments",
 ]
+
+# Freestanding x86_64 user programs (kernel/user, //bazel/toolchains:x86_64_user_toolchain): ring 3
+# code linked at 0x400000, so the small code model (everything below 2 GiB) instead of the
+# kernel's; no PIC (ET_EXEC, the loader relocates nothing); general registers only, because the
+# kernel saves no FPU/SSE state when it switches tasks. The red zone is allowed: the kernel never
+# pushes onto a user stack (interrupts and syscalls switch to the task's kernel stack).
+USER_COMPILE_FLAGS = [
+    "-ffreestanding",
+    "-fno-pic",
+    "-fno-pie",
+    "-mcmodel=small",
+    "-mgeneral-regs-only",
+    "-fno-stack-protector",
+    "-fno-omit-frame-pointer",
+    "-fcf-protection=none",
+    # No .eh_frame: nothing unwinds user programs, and it would only pad the read-only segment.
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-U_FORTIFY_SOURCE",
+    "-g",
+    "-O2",
+]
+
+USER_OPT_COMPILE_FLAGS = []
+
+USER_DBG_COMPILE_FLAGS = ["-O0"]
+
+# The program's segments come from kernel/user/user.ld (its PHDRS: R, R+X, R+W, page-aligned).
+USER_LINK_FLAGS = [
+    "-nostdlib",
+    "-static",
+    "-no-pie",
+    "-Wl,--build-id=none",
+    "-Wl,-z,max-page-size=0x1000",
+    "-Wl,-z,noexecstack",
+]
