@@ -165,8 +165,22 @@ def _embedded_programs_impl(ctx):
         "\t.section .note.GNU-stack, \"\", @progbits",
         "",
     ]
+    # The assembler's dependency output does not list .incbin files, so Bazel prunes the ELFs
+    # from the compile action's inputs after the first build, and a changed program would not
+    # reach the kernel. The .S therefore ends with each ELF's SHA-256: a changed program changes
+    # the .S, which recompiles.
+    template = ctx.actions.declare_file(ctx.label.name + ".S.in")
+    ctx.actions.write(template, "\n".join(lines))
     asm = ctx.actions.declare_file(ctx.label.name + ".S")
-    ctx.actions.write(asm, "\n".join(lines))
+    ctx.actions.run_shell(
+        inputs = [template] + [p.elf for p in programs],
+        outputs = [asm],
+        arguments = [template.path, asm.path] + [p.elf.path for p in programs],
+        command = 'in="$1"; out="$2"; shift 2; { cat "$in"; for f in "$@"; do ' +
+                  'echo "/* sha256 $(sha256sum < "$f" | cut -d" " -f1) $f */"; done; } > "$out"',
+        mnemonic = "EmbedPrograms",
+        progress_message = "Embedding %d user programs" % len(programs),
+    )
 
     # The ELFs reach the assembler as "headers" of this target: that makes them inputs of the
     # compile action of any cc_library that lists this target in deps, so .incbin finds them

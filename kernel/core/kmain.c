@@ -14,6 +14,7 @@
 #include <helix/arch/memory.h>
 #include <helix/arch/serial.h>
 #include <helix/arch/timer.h>
+#include <helix/arch/usermode.h>
 #include <helix/arch/vm.h>
 #include <helix/cmdline.h>
 #include <helix/errors.h>
@@ -25,7 +26,9 @@
 #include <helix/string.h>
 
 #include "kernel.h"
+#include "process.h"
 #include "sched.h"
+#include "services.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -202,6 +205,34 @@ static void start_tasks(void)
 	hx_sched_init(hz, force_pit);
 }
 
+/*
+ * The first user program: `init=<program>` (default "init"), `init=none` for none. The kernel
+ * waits for it; a status other than 0 ends the boot with HX_EXIT_INIT.
+ */
+static void run_init(void)
+{
+	const char *name = hx_cmdline_get(&cmdline, "init");
+	int32_t status = -1;
+	long pid, err;
+
+	if (!name)
+		name = "init";
+	if (hx_strcmp(name, "none") == 0)
+		return;
+	pid = hx_process_spawn(NULL, name);
+	if (pid < 0) {
+		hx_printk("helix: init program %s could not start: %s\n", name,
+		          hx_error_name((int)pid));
+		hx_arch_exit(HX_EXIT_INIT);
+	}
+	err = hx_process_wait(NULL, (uint64_t)pid, HX_FOREVER, &status);
+	if (err < 0)
+		hx_panic("helix: waiting for init (pid %ld): %s", pid, hx_error_name((int)err));
+	hx_printk("helix: init (pid %ld) exited with status %d\n", pid, status);
+	if (status != 0)
+		hx_arch_exit(HX_EXIT_INIT);
+}
+
 void kmain(uint32_t magic, uint64_t mbi_phys)
 {
 	const char *selftests;
@@ -209,6 +240,7 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	hx_serial_init();
 	hx_gdt_init();
 	hx_idt_init();
+	hx_arch_syscall_init();
 
 	parse_boot_info(magic, mbi_phys);
 	parse_cmdline();
@@ -219,10 +251,13 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 
 	print_banner();
 	start_tasks();
+	hx_services_start();
 
 	selftests = hx_cmdline_get(&cmdline, "selftest");
 	if (selftests)
 		hx_selftest_run_list(selftests);
+
+	run_init();
 
 	hx_printk("helix: boot ok\n");
 	hx_arch_exit(HX_EXIT_OK);

@@ -33,6 +33,15 @@
 #define HX_USER_BASE  0x0000000000001000ull
 #define HX_USER_LIMIT 0x00007ffffff00000ull
 
+/*
+ * The kernel module HX_SYSINFO_MODULE, reached with router_call: method HX_SYSINFO_GET with an
+ * empty payload answers an array of HX_SYSINFO_FIELDS unsigned integers: total frames, free
+ * frames, heap bytes in use, live tasks, live processes, uptime in ns.
+ */
+#define HX_SYSINFO_MODULE "sysinfo"
+#define HX_SYSINFO_GET    1u
+#define HX_SYSINFO_FIELDS 6
+
 /* Syscall limits (docs/syscalls.md). */
 #define HX_WRITE_MAX         4096u            /* bytes per write */
 #define HX_SLEEP_MAX_NS      3600000000000ull /* one hour */

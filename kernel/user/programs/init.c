@@ -28,9 +28,6 @@
 #define WRAPPING_ADDRESS 0xfffffffffffffff0ull /* + 32 bytes wraps past 2^64 */
 #define UNMAPPED_ADDRESS 0x10000000ull         /* in the user range, but nothing is mapped there */
 
-/* The sysinfo module's method: its only one (no payload in, the figures out). */
-#define SYSINFO_METHOD 0u
-
 #define CHANNEL_CAPACITY 4u
 #define CHANNEL_MSG_SIZE 16u
 #define ONE_MS           1000000ull
@@ -250,7 +247,7 @@ static void check_sysinfo(void)
 	const char *problem;
 	int ret;
 
-	ret = urouter_call("sysinfo", SYSINFO_METHOD, NULL, 0, reply_buf, sizeof(reply_buf),
+	ret = urouter_call("sysinfo", HX_SYSINFO_GET, NULL, 0, reply_buf, sizeof(reply_buf),
 	                   HX_FOREVER, &reply);
 	if (ret != 0) {
 		fail("sysinfo", "router_call returned %s", result_text(ret));

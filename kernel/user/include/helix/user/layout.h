@@ -16,17 +16,16 @@
 #ifndef HELIX_USER_LAYOUT_H
 #define HELIX_USER_LAYOUT_H
 
-#define HX_USER_PAGE_SIZE  0x1000ull
-#define HX_USER_BASE       0x0000000000001000ull
-#define HX_USER_LIMIT      (0x0000800000000000ull - 0x100000ull) /* exclusive */
+#include <helix/abi.h> /* HX_USER_BASE, HX_USER_LIMIT */
+
 #define HX_USER_IMAGE_BASE 0x0000000000400000ull
 
 #define HX_USER_STACK_SIZE   0x10000ull /* 64 KiB, mapped readable and writable */
 #define HX_USER_STACK_TOP    0x00007ffffff00000ull
 #define HX_USER_STACK_BOTTOM (HX_USER_STACK_TOP - HX_USER_STACK_SIZE)
-#define HX_USER_STACK_GUARD  (HX_USER_STACK_BOTTOM - HX_USER_PAGE_SIZE) /* never mapped */
+#define HX_USER_STACK_GUARD  (HX_USER_STACK_BOTTOM - 0x1000ull) /* one page, never mapped */
 
-#if HX_USER_STACK_TOP > HX_USER_LIMIT
+#if HX_USER_STACK_TOP != HX_USER_LIMIT
 #error "the user stack must lie inside the user range"
 #endif
 

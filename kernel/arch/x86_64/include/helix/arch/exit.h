@@ -22,6 +22,7 @@ HX_BEGIN_DECLS
 #define HX_EXIT_PANIC      1
 #define HX_EXIT_FAULT      2
 #define HX_EXIT_SELFTEST   3
+#define HX_EXIT_INIT       4 /* the init program failed or could not start */
 #define HX_EXIT_STATUS_MAX 31
 
 /* Marks a status as the kernel's own (see above); statuses are 0..HX_EXIT_STATUS_MAX. */
