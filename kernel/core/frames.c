@@ -215,6 +215,8 @@ int hx_frames_init(struct hx_frames *frames, const struct hx_mem_region *map, si
 	limit = nframes << FRAME_SHIFT;
 
 	hx_spin_init(&frames->lock);
+	frames->watch = NULL;
+	frames->watch_ctx = NULL;
 	frames->bitmap = bitmap;
 	frames->nframes = nframes;
 	frames->nranges = 0;
@@ -270,10 +272,26 @@ static uint64_t find_clear(const uint64_t *bitmap, uint64_t start, uint64_t end)
 	return end;
 }
 
+void hx_frames_set_watch(struct hx_frames *frames, hx_frames_watch_fn fn, void *ctx)
+{
+	unsigned long flags = hx_spin_lock_irqsave(&frames->lock);
+
+	frames->watch = fn;
+	frames->watch_ctx = ctx;
+	hx_spin_unlock_irqrestore(&frames->lock, flags);
+}
+
+/* After a change, outside the lock. The total never changes after init. */
+static void notify(struct hx_frames *frames, uint64_t free_now)
+{
+	if (frames->watch)
+		frames->watch(frames->watch_ctx, free_now, frames->stats.total_frames);
+}
+
 int hx_frames_alloc(struct hx_frames *frames, uint64_t *phys)
 {
 	unsigned long flags = hx_spin_lock_irqsave(&frames->lock);
-	uint64_t frame;
+	uint64_t frame, free_now;
 
 	if (frames->stats.free_frames == 0) {
 		hx_spin_unlock_irqrestore(&frames->lock, flags);
@@ -287,9 +305,11 @@ int hx_frames_alloc(struct hx_frames *frames, uint64_t *phys)
 	frames->bitmap[frame / WORD_BITS] |= (uint64_t)1 << (frame % WORD_BITS);
 	frames->stats.free_frames--;
 	frames->next = frame + 1 < frames->nframes ? frame + 1 : 0;
+	free_now = frames->stats.free_frames;
 	hx_spin_unlock_irqrestore(&frames->lock, flags);
 
 	*phys = frame << FRAME_SHIFT;
+	notify(frames, free_now);
 	return 0;
 }
 
@@ -318,7 +338,7 @@ int hx_frames_alloc_contig(struct hx_frames *frames, size_t count, size_t align_
                            uint64_t *phys)
 {
 	unsigned long flags;
-	uint64_t start;
+	uint64_t start, free_now;
 	int err = -HX_ENOMEM;
 
 	if (count == 0 || align_frames == 0 || (align_frames & (align_frames - 1)) != 0 ||
@@ -341,7 +361,10 @@ int hx_frames_alloc_contig(struct hx_frames *frames, size_t count, size_t align_
 			}
 		}
 	}
+	free_now = frames->stats.free_frames;
 	hx_spin_unlock_irqrestore(&frames->lock, flags);
+	if (!err)
+		notify(frames, free_now);
 	return err;
 }
 
@@ -368,7 +391,7 @@ int hx_frames_free(struct hx_frames *frames, uint64_t phys, size_t count)
 {
 	const struct hx_mem_range *range;
 	unsigned long flags;
-	uint64_t first = phys >> FRAME_SHIFT;
+	uint64_t first = phys >> FRAME_SHIFT, free_now;
 	int err = 0;
 
 	if (count == 0 || !HX_IS_ALIGNED(phys, (uint64_t)HX_FRAME_SIZE))
@@ -391,7 +414,10 @@ int hx_frames_free(struct hx_frames *frames, uint64_t phys, size_t count)
 		clear_bits(frames->bitmap, first, count);
 		frames->stats.free_frames += count;
 	}
+	free_now = frames->stats.free_frames;
 	hx_spin_unlock_irqrestore(&frames->lock, flags);
+	if (!err)
+		notify(frames, free_now);
 	return err;
 }
 

@@ -40,7 +40,8 @@ struct hx_heap *hx_kmem_heap(void);
 /* ---- selftest.c ---- */
 
 /*
- * hx_selftest_run_list - run the comma-separated self-tests in @names in order. Each prints
+ * hx_selftest_run_list - run the comma-separated self-tests in @names in order (`all`: every one
+ * that does not end the kernel). Each prints
  * "selftest <name>: ok"; a failure prints "selftest <name>: FAILED: <why>" and exits with
  * HX_EXIT_SELFTEST, as does an unknown name. Some tests (fault, ud, panic) end the kernel by
  * design.
@@ -61,6 +62,15 @@ const char *hx_selftest_sched(void);
 
 /* `selftest=ipc`: channels, the bus and the router between preempted kernel tasks. */
 const char *hx_selftest_ipc(void);
+
+/* `selftest=user`: init and its children run in ring 3 and end as they should. */
+const char *hx_selftest_user(void);
+
+/* `selftest=pressure`: pressure events at the thresholds; the vm cache gives frames back. */
+const char *hx_selftest_pressure(void);
+
+/* `selftest=stress`: many processes at once, and a channel under heavy contention. */
+const char *hx_selftest_stress(void);
 /*
  * hx_selftest_hoard_frames - take free frames from the kernel's allocator, largest chunks first,
  * until exactly @keep are left free (fewer if fewer were). Returns the chain of what was taken

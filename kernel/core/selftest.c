@@ -52,6 +52,7 @@
 struct selftest {
 	const char *name;
 	const char *(*run)(void);
+	bool ends_kernel; /* by design: not part of `all` */
 };
 
 static char failure[192];
@@ -960,11 +961,11 @@ static const char *test_uaccess(void)
 /* ---- registry and runner ---- */
 
 static const struct selftest selftests[] = {
-	{ .name = "fault", .run = test_fault },
-	{ .name = "ud", .run = test_ud },
-	{ .name = "panic", .run = test_panic },
-	{ .name = "double_free", .run = test_double_free },
-	{ .name = "double_fault", .run = test_double_fault },
+	{ .name = "fault", .run = test_fault, .ends_kernel = true },
+	{ .name = "ud", .run = test_ud, .ends_kernel = true },
+	{ .name = "panic", .run = test_panic, .ends_kernel = true },
+	{ .name = "double_free", .run = test_double_free, .ends_kernel = true },
+	{ .name = "double_fault", .run = test_double_fault, .ends_kernel = true },
 	{ .name = "heap", .run = test_heap },
 	{ .name = "frames", .run = test_frames },
 	{ .name = "time", .run = test_time },
@@ -975,7 +976,18 @@ static const struct selftest selftests[] = {
 	{ .name = "sched", .run = hx_selftest_sched },
 	{ .name = "ipc", .run = hx_selftest_ipc },
 	{ .name = "vm", .run = hx_selftest_vm },
+	{ .name = "user", .run = hx_selftest_user },
+	{ .name = "pressure", .run = hx_selftest_pressure },
+	{ .name = "stress", .run = hx_selftest_stress },
 };
+
+/* `all`: every test above that does not end the kernel, in this order. */
+#define ALL "all"
+
+static bool is_all(const char *name, size_t len)
+{
+	return len == sizeof(ALL) - 1 && hx_strncmp(name, ALL, len) == 0;
+}
 
 static const struct selftest *find(const char *name, size_t len)
 {
@@ -1013,9 +1025,23 @@ static void known_names(char *buf, size_t size)
 		    hx_snprintf(buf + used, size - used, "%s%s", i ? " " : "", selftests[i].name);
 
 		if (len < 0 || (size_t)len >= size - used)
-			break;
+			return;
 		used += (size_t)len;
 	}
+	(void)hx_snprintf(buf + used, size - used, " " ALL);
+}
+
+static void run_one(const struct selftest *test)
+{
+	const char *why;
+
+	hx_info("selftest %s: running", test->name);
+	why = test->run();
+	if (why) {
+		hx_printk("selftest %s: FAILED: %s\n", test->name, why);
+		hx_arch_exit(HX_EXIT_SELFTEST);
+	}
+	hx_printk("selftest %s: ok\n", test->name);
 }
 
 void hx_selftest_run_list(const char *names)
@@ -1025,8 +1051,8 @@ void hx_selftest_run_list(const char *names)
 
 	/* Check every name first: a typo should not cost a run of the tests before it. */
 	while ((len = next_word(names, &pos, &word)) != 0) {
-		if (!find(word, len)) {
-			char known[128];
+		if (!find(word, len) && !is_all(word, len)) {
+			char known[256];
 
 			known_names(known, sizeof(known));
 			hx_printk("selftest %.*s: FAILED: no such self-test (known: %s)\n",
@@ -1037,15 +1063,13 @@ void hx_selftest_run_list(const char *names)
 
 	pos = 0;
 	while ((len = next_word(names, &pos, &word)) != 0) {
-		const struct selftest *test = find(word, len);
-		const char *why;
-
-		hx_info("selftest %s: running", test->name);
-		why = test->run();
-		if (why) {
-			hx_printk("selftest %s: FAILED: %s\n", test->name, why);
-			hx_arch_exit(HX_EXIT_SELFTEST);
+		if (!is_all(word, len)) {
+			run_one(find(word, len));
+			continue;
 		}
-		hx_printk("selftest %s: ok\n", test->name);
+		for (size_t i = 0; i < HX_ARRAY_SIZE(selftests); i++) {
+			if (!selftests[i].ends_kernel)
+				run_one(&selftests[i]);
+		}
 	}
 }

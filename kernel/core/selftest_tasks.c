@@ -10,8 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <helix/abi.h>
+#include <helix/arch/idt.h>
 #include <helix/arch/timer.h>
+#include <helix/arch/vm.h>
+#include <helix/assert.h>
 #include <helix/errors.h>
+#include <helix/frames.h>
 #include <helix/heap.h>
 #include <helix/ipc/channel.h>
 #include <helix/ipc/event_bus.h>
@@ -22,7 +27,9 @@
 #include <helix/string.h>
 
 #include "kernel.h"
+#include "process.h"
 #include "sched.h"
+#include "services.h"
 
 #define failed hx_selftest_failed
 
@@ -287,14 +294,13 @@ struct ipc_msg {
 
 HX_CHAN_DEFINE(ipc_chan, struct ipc_msg)
 
-#define IPC_PRODUCERS    6
-#define IPC_PER_PRODUCER 4000u
-#define IPC_CAPACITY     8
+#define IPC_MAX_PRODUCERS 16
 
 struct producer {
 	struct ipc_chan chan;
 	uint32_t index;
-	int error; /* the first send error */
+	uint32_t count; /* messages to send */
+	int error;      /* the first send error */
 };
 
 static uint64_t ipc_check(uint32_t producer, uint32_t seq)
@@ -307,7 +313,7 @@ static void produce(void *arg)
 	struct producer *p = arg;
 	uint32_t spin = p->index * 2654435761u;
 
-	for (uint32_t seq = 0; seq < IPC_PER_PRODUCER; seq++) {
+	for (uint32_t seq = 0; seq < p->count; seq++) {
 		struct ipc_msg msg = { p->index, seq, ipc_check(p->index, seq) };
 		int err;
 
@@ -323,11 +329,15 @@ static void produce(void *arg)
 	}
 }
 
-static const char *ipc_channel(void)
+/*
+ * @nproducers producer tasks (a third each low, normal and high priority) send @per_producer
+ * messages each through a channel of @capacity; the boot task receives and checks them.
+ */
+static const char *channel_run(uint32_t nproducers, uint32_t per_producer, size_t capacity)
 {
-	struct producer producers[IPC_PRODUCERS];
-	struct hx_task *tasks[IPC_PRODUCERS] = { NULL };
-	uint32_t next[IPC_PRODUCERS] = { 0 };
+	struct producer producers[IPC_MAX_PRODUCERS];
+	struct hx_task *tasks[IPC_MAX_PRODUCERS] = { NULL };
+	uint32_t next[IPC_MAX_PRODUCERS] = { 0 };
 	struct hx_sched_stats before, after;
 	struct hx_chan_stats cstats;
 	struct ipc_chan chan;
@@ -335,22 +345,21 @@ static const char *ipc_channel(void)
 	uint64_t total = 0;
 	int err;
 
-	if ((err = ipc_chan_create(IPC_CAPACITY, &chan)))
+	HX_ASSERT(nproducers <= IPC_MAX_PRODUCERS);
+	if ((err = ipc_chan_create(capacity, &chan)))
 		return failed("ipc_chan_create: %s", hx_error_name(err));
 	hx_sched_get_stats(&before);
-	for (uint32_t i = 0; i < IPC_PRODUCERS; i++) {
-		/* Two low, two normal (ours), two high: the high ones preempt the consumer. */
-		int prio = i < 2   ? HX_TASK_PRIO_LOW
-		           : i < 4 ? HX_TASK_PRIO_NORMAL
-		                   : HX_TASK_PRIO_HIGH;
+	for (uint32_t i = 0; i < nproducers; i++) {
+		/* Low, normal (ours) and high in turn: the high ones preempt the consumer. */
+		int prio = HX_TASK_PRIO_LOW + (int)(i % 3);
 
-		producers[i] = (struct producer){ chan, i, 0 };
+		producers[i] = (struct producer){ chan, i, per_producer, 0 };
 		if ((err = hx_task_create("producer", prio, produce, &producers[i], &tasks[i]))) {
 			why = failed("hx_task_create: %s", hx_error_name(err));
 			break;
 		}
 	}
-	while (!why && total < (uint64_t)IPC_PRODUCERS * IPC_PER_PRODUCER) {
+	while (!why && total < (uint64_t)nproducers * per_producer) {
 		struct ipc_msg batch[16];
 		int n = ipc_chan_recv_many(chan, batch, 16, hx_time_ns() + 5000 * MS);
 
@@ -362,7 +371,7 @@ static const char *ipc_channel(void)
 		for (int k = 0; k < n && !why; k++) {
 			const struct ipc_msg *m = &batch[k];
 
-			if (m->producer >= IPC_PRODUCERS)
+			if (m->producer >= nproducers)
 				why = failed("a message from producer %u", m->producer);
 			else if (m->seq != next[m->producer])
 				why = failed("producer %u: got #%u, expected #%u", m->producer,
@@ -377,9 +386,9 @@ static const char *ipc_channel(void)
 	}
 	if (why)
 		(void)ipc_chan_close(chan); /* release blocked producers: they see -HX_EPIPE */
-	if (join_all(tasks, IPC_PRODUCERS, 10000) && !why)
+	if (join_all(tasks, nproducers, 10000) && !why)
 		why = "a producer did not end";
-	for (uint32_t i = 0; i < IPC_PRODUCERS && !why; i++) {
+	for (uint32_t i = 0; i < nproducers && !why; i++) {
 		if (producers[i].error)
 			why = failed("producer %u: send: %s", i, hx_error_name(producers[i].error));
 	}
@@ -396,13 +405,19 @@ static const char *ipc_channel(void)
 		return failed("no contention: %llu send sleeps, %llu preemptions",
 		              (unsigned long long)cstats.send_sleeps,
 		              (unsigned long long)(after.preemptions - before.preemptions));
-	hx_info("selftest ipc: channel: %llu messages from %d producers, %llu full, %llu sender "
-	        "sleeps, %llu receiver sleeps, %llu preemptions, %llu switches",
-	        (unsigned long long)total, IPC_PRODUCERS, (unsigned long long)cstats.full_events,
-	        (unsigned long long)cstats.send_sleeps, (unsigned long long)cstats.recv_sleeps,
+	hx_info("selftest: channel: %llu messages from %u producers, capacity %zu, %llu full, %llu "
+	        "sender sleeps, %llu receiver sleeps, %llu preemptions, %llu switches",
+	        (unsigned long long)total, nproducers, capacity,
+	        (unsigned long long)cstats.full_events, (unsigned long long)cstats.send_sleeps,
+	        (unsigned long long)cstats.recv_sleeps,
 	        (unsigned long long)(after.preemptions - before.preemptions),
 	        (unsigned long long)(after.switches - before.switches));
 	return NULL;
+}
+
+static const char *ipc_channel(void)
+{
+	return channel_run(6, 4000, 8);
 }
 
 /* The bus: subscribers see events in priority order; HX_BUS_STOP ends a walk; a dispatcher task
@@ -638,6 +653,226 @@ const char *hx_selftest_ipc(void)
 	const char *why;
 
 	if ((why = ipc_channel()) || (why = ipc_bus()) || (why = ipc_router()))
+		return why;
+	if (live_allocations() != live_before)
+		return failed("%zu heap allocations before, %zu after", live_before,
+		              live_allocations());
+	return NULL;
+}
+
+/* ---- user ---- */
+
+/* Wait until the audit subscriber has logged at least @count records in all (it runs on the
+ * dispatcher task, after the events). */
+static bool await_audit(uint64_t count, uint64_t ms)
+{
+	uint64_t deadline = hx_time_ns() + ms * MS;
+
+	while (hx_services_audit_records() < count) {
+		if (hx_time_ns() >= deadline)
+			return false;
+		hx_task_sleep_until(hx_time_ns() + MS);
+	}
+	return true;
+}
+
+/*
+ * init and its children in ring 3: init checks every syscall it makes and exits 0 only when all
+ * passed (its own lines go to the console); here the kernel checks what it can see: the status,
+ * the processes init started and how they ended, the audit records, nothing left behind.
+ */
+const char *hx_selftest_user(void)
+{
+	struct hx_process_stats before, after;
+	uint64_t audit_before = hx_services_audit_records();
+	size_t live_before = live_allocations();
+	int32_t status = -1;
+	long pid, err;
+
+	hx_process_get_stats(&before);
+	pid = hx_process_spawn(NULL, "init");
+	if (pid < 0)
+		return failed("spawn init: %s", hx_error_name((int)pid));
+	err = hx_process_wait(NULL, (uint64_t)pid, hx_time_ns() + 10000 * MS, &status);
+	if (err != pid)
+		return failed("waiting for init: %s", hx_error_name((int)err));
+	if (status != 0)
+		return failed("init exited with status %d (its FAILED lines say why)", status);
+	hx_process_get_stats(&after);
+	/* init, hello, fault; fault killed by its page fault; all three collected. */
+	if (after.spawned - before.spawned != 3 || after.killed - before.killed != 1 ||
+	    after.exited - before.exited != 2 || after.live != before.live)
+		return failed(
+		    "processes: %llu spawned, %llu exited, %llu killed, %u live (%u before)",
+		    (unsigned long long)(after.spawned - before.spawned),
+		    (unsigned long long)(after.exited - before.exited),
+		    (unsigned long long)(after.killed - before.killed), after.live, before.live);
+	/* Three created and three exited records. */
+	if (!await_audit(audit_before + 6, 2000))
+		return failed("the audit subscriber logged %llu of 6 process events",
+		              (unsigned long long)(hx_services_audit_records() - audit_before));
+	if (hx_process_wait(NULL, (uint64_t)pid, HX_NOWAIT, &status) != -HX_ECHILD)
+		return "init could be collected twice";
+	if (hx_process_spawn(NULL, "nonesuch") != -HX_ENOENT)
+		return "spawning a program that does not exist did not fail with HX_ENOENT";
+	if (live_allocations() != live_before)
+		return failed("%zu heap allocations before, %zu after", live_before,
+		              live_allocations());
+	return NULL;
+}
+
+/* ---- pressure ---- */
+
+struct pressure_log {
+	_Atomic uint32_t events;
+	_Atomic uint32_t last_level;
+	_Atomic uint32_t max_level;
+};
+
+static enum hx_bus_response record_pressure(const struct hx_event *event, void *ctx)
+{
+	struct pressure_log *log = ctx;
+	uint32_t level = event->memory.level;
+
+	atomic_store_explicit(&log->last_level, level, memory_order_relaxed);
+	if (level > atomic_load_explicit(&log->max_level, memory_order_relaxed))
+		atomic_store_explicit(&log->max_level, level, memory_order_relaxed);
+	atomic_fetch_add_explicit(&log->events, 1, memory_order_release);
+	(void)hx_futex_wake(&log->events, HX_WAKE_ALL);
+	return HX_BUS_HANDLED;
+}
+
+/* Wait until @log has seen an event with level @level as its latest. */
+static bool await_level(struct pressure_log *log, uint32_t level, uint64_t ms)
+{
+	uint64_t deadline = hx_time_ns() + ms * MS;
+	uint32_t seen;
+
+	for (;;) {
+		seen = atomic_load_explicit(&log->events, memory_order_acquire);
+		if (atomic_load_explicit(&log->last_level, memory_order_relaxed) == level &&
+		    seen > 0)
+			return true;
+		if (hx_futex_wait(&log->events, seen, deadline) == -HX_ETIMEDOUT)
+			return false;
+	}
+}
+
+/*
+ * Memory pressure from the frame allocator to the subscribers: fill the vm cache, take frames
+ * until fewer than 3 % are free, and expect a critical event, seen by a test subscriber after the
+ * vm cache's subscriber has given its frames back; then give everything back and expect NONE.
+ */
+const char *hx_selftest_pressure(void)
+{
+	struct pressure_log log = { 0, 0, 0 };
+	struct hx_vm_cache_stats cache_before, cache_after;
+	struct hx_frames_stats frames;
+	struct hx_vm *vm = NULL;
+	const char *why = NULL, *release;
+	uint64_t hoard;
+	int id, err;
+
+	/* Frames into the vm cache: an address space's pages come back there when it goes. */
+	if ((err = hx_vm_create(&vm)) ||
+	    (err = hx_vm_alloc(vm, 0x400000, 64 * HX_VM_PAGE_SIZE, HX_VM_WRITE))) {
+		hx_vm_destroy(vm);
+		return failed("an address space to fill the cache: %s", hx_error_name(err));
+	}
+	hx_vm_destroy(vm);
+	hx_vm_cache_get_stats(&cache_before);
+	if (cache_before.cached < 64)
+		return failed("the vm cache holds %llu frames after a 64-page address space went",
+		              (unsigned long long)cache_before.cached);
+	id = hx_bus_subscribe(hx_services_bus(),
+	                      &(struct hx_subscription){ .name = "pressure-test",
+	                                                 .topics = HX_TOPIC_MEMORY,
+	                                                 .handler = record_pressure,
+	                                                 .ctx = &log,
+	                                                 .priority = HX_PRIO_LOW });
+	if (id < 0)
+		return failed("hx_bus_subscribe: %s", hx_error_name(id));
+
+	hx_frames_get_stats(hx_kmem_frames(), &frames);
+	hoard = hx_selftest_hoard_frames(frames.total_frames / 50); /* 2 % left */
+	if (!await_level(&log, HX_MEM_PRESSURE_CRITICAL, 2000))
+		why = failed("no critical pressure event with %llu of %llu frames free (%u events, "
+		             "last level %u)",
+		             (unsigned long long)(frames.total_frames / 50),
+		             (unsigned long long)frames.total_frames,
+		             atomic_load_explicit(&log.events, memory_order_relaxed),
+		             atomic_load_explicit(&log.last_level, memory_order_relaxed));
+	hx_vm_cache_get_stats(&cache_after);
+	if (!why && cache_after.cached != 0)
+		why = failed("the vm cache still holds %llu frames under critical pressure",
+		             (unsigned long long)cache_after.cached);
+	if (!why && cache_after.drained - cache_before.drained < cache_before.cached)
+		why = failed("the vm cache gave back %llu frames, it held %llu",
+		             (unsigned long long)(cache_after.drained - cache_before.drained),
+		             (unsigned long long)cache_before.cached);
+	release = hx_selftest_release_frames(hoard);
+	if (!why && release)
+		why = release;
+	if (!why && !await_level(&log, HX_MEM_PRESSURE_NONE, 2000))
+		why =
+		    failed("no pressure event back to NONE after the frames came back (last level "
+		           "%u)",
+		           atomic_load_explicit(&log.last_level, memory_order_relaxed));
+	(void)hx_bus_unsubscribe(hx_services_bus(), id);
+	if (!why)
+		hx_info("selftest pressure: %u events, up to level %u; the vm cache gave back %llu "
+		        "frames",
+		        atomic_load_explicit(&log.events, memory_order_relaxed),
+		        atomic_load_explicit(&log.max_level, memory_order_relaxed),
+		        (unsigned long long)(cache_after.drained - cache_before.drained));
+	return why;
+}
+
+/* ---- stress ---- */
+
+#define STRESS_PROCESSES 24
+
+/* Many processes at once: each prints, exits with 7, is collected; nothing leaks. */
+static const char *stress_processes(void)
+{
+	long pids[STRESS_PROCESSES];
+	struct hx_process_stats before, after;
+	const char *why = NULL;
+	int started = 0;
+
+	hx_process_get_stats(&before);
+	for (; started < STRESS_PROCESSES; started++) {
+		pids[started] = hx_process_spawn(NULL, "hello");
+		if (pids[started] < 0) {
+			why = failed("spawn %d: %s", started, hx_error_name((int)pids[started]));
+			break;
+		}
+	}
+	for (int i = 0; i < started; i++) {
+		int32_t status = -1;
+		long err =
+		    hx_process_wait(NULL, (uint64_t)pids[i], hx_time_ns() + 10000 * MS, &status);
+
+		if (!why && err != pids[i])
+			why = failed("wait %ld: %s", pids[i], hx_error_name((int)err));
+		else if (!why && status != 7)
+			why = failed("process %ld exited with %d, expected 7", pids[i], status);
+	}
+	hx_process_get_stats(&after);
+	if (!why &&
+	    (after.spawned - before.spawned != STRESS_PROCESSES || after.live != before.live))
+		why = failed("%llu spawned, %u live after, %u before",
+		             (unsigned long long)(after.spawned - before.spawned), after.live,
+		             before.live);
+	return why;
+}
+
+const char *hx_selftest_stress(void)
+{
+	size_t live_before = live_allocations();
+	const char *why;
+
+	if ((why = stress_processes()) || (why = channel_run(IPC_MAX_PRODUCERS, 2500, 2)))
 		return why;
 	if (live_allocations() != live_before)
 		return failed("%zu heap allocations before, %zu after", live_before,

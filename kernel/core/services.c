@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The kernel's own IPC services (services.h): the global event bus with its dispatcher task, timer
- * events from the tick, the audit subscriber, the kernel router with its `sysinfo` module, and the
+ * events from the tick, memory-pressure events from the frame allocator and the vm cache giving
+ * frames back on them, the audit subscriber, the kernel router with its `sysinfo` module, and the
  * process layer attached to the syscalls.
  */
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include <helix/arch/timer.h>
+#include <helix/arch/vm.h>
 #include <helix/errors.h>
 #include <helix/frames.h>
 #include <helix/heap.h>
@@ -33,6 +35,29 @@ static struct hx_bus *bus;
 static struct hx_router *router;
 static uint64_t sysinfo_id;
 static _Atomic uint64_t audit_records;
+static struct hx_mem_watch memory_watch = HX_MEM_WATCH_INIT;
+
+/* The frame allocator's watch (any context, often with interrupts off): a memory-pressure event
+ * when the level changes. A full queue drops it; the next change of the free count retries. */
+static void note_memory(void *ctx, uint64_t free_frames, uint64_t total_frames)
+{
+	(void)hx_bus_note_memory(bus, &memory_watch, free_frames, total_frames);
+}
+
+/* The vm frame cache's subscriber: under any pressure, the cached frames go back. */
+static enum hx_bus_response give_back_cache(const struct hx_event *event, void *ctx)
+{
+	size_t drained;
+
+	if (event->memory.level == HX_MEM_PRESSURE_NONE)
+		return HX_BUS_IGNORED;
+	drained = hx_vm_cache_drain();
+	if (drained == 0)
+		return HX_BUS_IGNORED;
+	hx_info("memory: pressure level %u: the vm cache gave back %zu frames", event->memory.level,
+	        drained);
+	return HX_BUS_HANDLED;
+}
 
 /* The tick, in interrupt context: one timer event per tick (dropped and counted when the
  * dispatcher has fallen a whole queue behind). */
@@ -59,10 +84,13 @@ static enum hx_bus_response audit(const struct hx_event *event, void *ctx)
 	atomic_fetch_add_explicit(&audit_records, 1, memory_order_relaxed);
 	switch (event->kind) {
 	case HX_EVENT_PROCESS_CREATED:
-		hx_printk("audit: process %llu created by %s %llu\n",
-		          (unsigned long long)event->created.pid,
-		          event->created.parent ? "process" : "the kernel",
-		          (unsigned long long)event->created.parent);
+		if (event->created.parent)
+			hx_printk("audit: process %llu created by process %llu\n",
+			          (unsigned long long)event->created.pid,
+			          (unsigned long long)event->created.parent);
+		else
+			hx_printk("audit: process %llu created by the kernel\n",
+			          (unsigned long long)event->created.pid);
 		break;
 	case HX_EVENT_PROCESS_EXITED:
 		if (event->exited.status & HX_STATUS_KILLED)
@@ -176,9 +204,18 @@ void hx_services_start(void)
 	                            });
 	if (err < 0)
 		hx_panic("services: audit subscriber: %s", hx_error_name(err));
+	err = hx_bus_subscribe(bus, &(struct hx_subscription){
+	                                .name = "vm-cache",
+	                                .topics = HX_TOPIC_MEMORY,
+	                                .handler = give_back_cache,
+	                                .priority = HX_PRIO_NORMAL,
+	                            });
+	if (err < 0)
+		hx_panic("services: vm cache subscriber: %s", hx_error_name(err));
 	if ((err = hx_task_create("events", HX_TASK_PRIO_HIGH, dispatch, NULL, NULL)))
 		hx_panic("services: dispatcher task: %s", hx_error_name(err));
 	hx_sched_set_tick_hook(publish_tick);
+	hx_frames_set_watch(hx_kmem_frames(), note_memory, NULL);
 
 	if ((err = hx_router_create(ROUTER_MODULES, &router)))
 		hx_panic("services: router: %s", hx_error_name(err));

@@ -4,6 +4,9 @@
  *   - the global event bus (hx_global_event_bus) and its dispatcher task "events" (high
  *     priority), a timer event on HX_TOPIC_TIMER at every tick, and the "audit" subscriber
  *     (HX_PRIO_HIGH, process and memory topics) that logs each event as an `audit:` line;
+ *   - memory pressure: the frame allocator's watch publishes HX_EVENT_MEMORY_PRESSURE when the
+ *     level changes (hx_bus_note_memory), and the "vm-cache" subscriber (HX_PRIO_NORMAL) gives
+ *     the vm frame cache back to the allocator at any level above NONE;
  *   - the kernel router, attached to the router_call syscall, with the module `sysinfo` served by
  *     its own task;
  *   - the process layer (process.h), attached to the spawn and wait syscalls.

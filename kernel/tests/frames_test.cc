@@ -379,6 +379,37 @@ TEST_CASE("single-frame allocation is next-fit", "[frames]")
 	CHECK(std::count(rest.begin(), rest.end(), first) == 1);
 }
 
+TEST_CASE("the watch sees every change of the free count, and only those", "[frames]")
+{
+	struct Seen {
+		std::vector<std::pair<uint64_t, uint64_t>> calls;
+		static void record(void *ctx, uint64_t free_frames, uint64_t total_frames)
+		{
+			static_cast<Seen *>(ctx)->calls.emplace_back(free_frames, total_frames);
+		}
+	} seen;
+	Allocator a;
+	REQUIRE(a.init({ usable(0, 64 * KiB) }, {}, 64 * KiB) == 0);
+	hx_frames_set_watch(a.frames.get(), Seen::record, &seen);
+	uint64_t one, run, bad;
+	REQUIRE(hx_frames_alloc(a.frames.get(), &one) == 0);
+	REQUIRE(hx_frames_alloc_contig(a.frames.get(), 4, 4, &run) == 0);
+	REQUIRE(hx_frames_free(a.frames.get(), run, 4) == 0);
+	REQUIRE(hx_frames_free(a.frames.get(), one, 1) == 0);
+	using P = std::pair<uint64_t, uint64_t>;
+	CHECK(seen.calls == std::vector<P>{ P(15, 16), P(11, 16), P(15, 16), P(16, 16) });
+	// Refused operations change nothing and say nothing.
+	CHECK(hx_frames_free(a.frames.get(), one, 1) == -HX_EINVAL);
+	CHECK(hx_frames_alloc_contig(a.frames.get(), 17, 1, &bad) == -HX_ENOMEM);
+	CHECK(seen.calls.size() == 4);
+	auto all = a.drain();
+	CHECK(seen.calls.size() == 4 + all.size());
+	CHECK(seen.calls.back() == P(0, 16));
+	hx_frames_set_watch(a.frames.get(), nullptr, nullptr);
+	REQUIRE(hx_frames_free(a.frames.get(), all[0], 1) == 0);
+	CHECK(seen.calls.size() == 4 + all.size());
+}
+
 TEST_CASE("bad frees are refused and change nothing", "[frames]")
 {
 	Allocator a;

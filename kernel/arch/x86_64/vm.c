@@ -79,22 +79,91 @@ static unsigned table_index(uint64_t va, int level)
 	return (unsigned)(va >> LEVEL_SHIFT(level)) & (ENTRIES - 1);
 }
 
+/*
+ * The frame cache: frames a vm gave back wait here (up to HX_VM_CACHE_MAX) for the next vm, so a
+ * process's exit and the next spawn trade frames without the allocator's bitmap search. The kernel
+ * drains it when memory runs short (hx_vm_cache_drain, from the memory-pressure subscriber).
+ * Cached frames are in use as far as the frame allocator is concerned.
+ */
+static struct {
+	struct hx_spinlock lock;
+	uint64_t frames[HX_VM_CACHE_MAX];
+	struct hx_vm_cache_stats stats;
+} cache = { .lock = HX_SPINLOCK_INIT };
+
 static int alloc_zeroed_frame(uint64_t *phys)
 {
-	if (hx_frames_alloc(frame_source, phys) != 0)
-		return -HX_ENOMEM;
+	unsigned long flags = hx_spin_lock_irqsave(&cache.lock);
+
+	if (cache.stats.cached > 0) {
+		*phys = cache.frames[--cache.stats.cached];
+		cache.stats.hits++;
+		hx_spin_unlock_irqrestore(&cache.lock, flags);
+	} else {
+		cache.stats.misses++;
+		hx_spin_unlock_irqrestore(&cache.lock, flags);
+		if (hx_frames_alloc(frame_source, phys) != 0)
+			return -HX_ENOMEM;
+	}
 	hx_memset(hx_phys_to_virt(*phys), 0, PAGE);
 	return 0;
 }
 
-/* A frame the vm owned goes back; failing to is a broken invariant (mapped twice, foreign). */
-static void free_frame(uint64_t phys)
+static void release_frame(uint64_t phys)
 {
 	int err = hx_frames_free(frame_source, phys, 1);
 
 	if (err != 0)
 		hx_panic("vm: freeing frame 0x%llx: %s (mapped twice, or never allocated?)",
 		         (unsigned long long)phys, hx_error_name(err));
+}
+
+/* A frame the vm owned goes back, to the cache while it has room. Freeing one twice is a broken
+ * invariant (mapped twice, or foreign): caught here for cached frames, by the allocator for the
+ * others. */
+static void free_frame(uint64_t phys)
+{
+	unsigned long flags = hx_spin_lock_irqsave(&cache.lock);
+
+	for (size_t i = 0; i < cache.stats.cached; i++) {
+		if (cache.frames[i] == phys)
+			hx_panic("vm: frame 0x%llx freed twice", (unsigned long long)phys);
+	}
+	if (cache.stats.cached < HX_VM_CACHE_MAX) {
+		cache.frames[cache.stats.cached++] = phys;
+		hx_spin_unlock_irqrestore(&cache.lock, flags);
+		return;
+	}
+	hx_spin_unlock_irqrestore(&cache.lock, flags);
+	release_frame(phys);
+}
+
+size_t hx_vm_cache_drain(void)
+{
+	size_t drained = 0;
+
+	for (;;) {
+		unsigned long flags = hx_spin_lock_irqsave(&cache.lock);
+		uint64_t phys;
+
+		if (cache.stats.cached == 0) {
+			cache.stats.drained += drained;
+			hx_spin_unlock_irqrestore(&cache.lock, flags);
+			return drained;
+		}
+		phys = cache.frames[--cache.stats.cached];
+		hx_spin_unlock_irqrestore(&cache.lock, flags);
+		release_frame(phys);
+		drained++;
+	}
+}
+
+void hx_vm_cache_get_stats(struct hx_vm_cache_stats *out)
+{
+	unsigned long flags = hx_spin_lock_irqsave(&cache.lock);
+
+	*out = cache.stats;
+	hx_spin_unlock_irqrestore(&cache.lock, flags);
 }
 
 static bool user_page_ok(uint64_t va)

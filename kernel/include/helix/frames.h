@@ -53,8 +53,13 @@ struct hx_frames_stats {
 };
 
 /* Fields are private to frames.c. */
+/* Called after every change of the free count with the new counts (hx_frames_set_watch). */
+typedef void (*hx_frames_watch_fn)(void *ctx, uint64_t free_frames, uint64_t total_frames);
+
 struct hx_frames {
 	struct hx_spinlock lock;
+	hx_frames_watch_fn watch; /* may be NULL */
+	void *watch_ctx;
 	uint64_t *bitmap; /* bit set = frame in use or unmanaged */
 	uint64_t nframes; /* frames the bitmap covers: [0, nframes * HX_FRAME_SIZE) */
 	uint64_t next;    /* next-fit search hint (frame number) */
@@ -80,6 +85,15 @@ static inline size_t hx_frames_bitmap_bytes(uint64_t limit)
 int hx_frames_init(struct hx_frames *frames, const struct hx_mem_region *map, size_t map_len,
                    const struct hx_mem_range *reserved, size_t reserved_len, uint64_t *bitmap,
                    size_t bitmap_bytes);
+
+/*
+ * hx_frames_set_watch - call @fn(@ctx, free, total) after every successful allocation and free,
+ * outside the allocator's lock, with the counts as that change left them (the kernel publishes
+ * memory pressure from it). @fn runs in the allocating or freeing context, which may have
+ * interrupts off: it must not block or allocate frames. NULL @fn: no watch. Set it while nobody
+ * allocates (boot).
+ */
+void hx_frames_set_watch(struct hx_frames *frames, hx_frames_watch_fn fn, void *ctx);
 
 /* Allocate one frame; its physical address into @phys. Returns 0 or -HX_ENOMEM. */
 int hx_frames_alloc(struct hx_frames *frames, uint64_t *phys);

@@ -9,8 +9,9 @@
  * HX_VM_WRITE and not executable (NX) without HX_VM_EXEC.
  *
  * Ownership: a vm owns every frame mapped into it, by hx_vm_map as well as by hx_vm_alloc, and
- * every page-table frame it allocated; hx_vm_unmap and hx_vm_destroy give them back to the frame
- * allocator. A frame must therefore be mapped once, into one vm.
+ * every page-table frame it allocated; hx_vm_unmap and hx_vm_destroy give them back, to the frame
+ * cache below while it has room, else to the frame allocator. A frame must therefore be mapped
+ * once, into one vm.
  *
  * Concurrency: each vm has an IRQ-safe lock; map, alloc, unmap, query, check, read and write may
  * be called from any number of tasks on the same vm, with interrupts on or off (never from an
@@ -123,6 +124,26 @@ void hx_vm_activate(struct hx_vm *vm);
 
 /* hx_vm_current - the vm active on this CPU, NULL for the kernel's own page tables. Any context. */
 struct hx_vm *hx_vm_current(void);
+
+/* ---- The frame cache: frames vms gave back, kept for the next vm ---- */
+
+#define HX_VM_CACHE_MAX 256 /* frames (1 MiB) */
+
+struct hx_vm_cache_stats {
+	uint64_t cached;  /* frames in the cache now */
+	uint64_t hits;    /* frames a vm took from the cache */
+	uint64_t misses;  /* frames a vm took from the allocator (the cache was empty) */
+	uint64_t drained; /* frames hx_vm_cache_drain gave back to the allocator */
+};
+
+/*
+ * hx_vm_cache_drain - give every cached frame back to the frame allocator; returns how many. The
+ * kernel calls it under memory pressure. Task context.
+ */
+size_t hx_vm_cache_drain(void);
+
+/* hx_vm_cache_get_stats - a snapshot of the cache's counters. Any context but an interrupt. */
+void hx_vm_cache_get_stats(struct hx_vm_cache_stats *out);
 
 /* hx_vm_get_stats - a snapshot of @vm's counters. Task context. */
 void hx_vm_get_stats(struct hx_vm *vm, struct hx_vm_stats *out);
