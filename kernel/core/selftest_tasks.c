@@ -91,8 +91,10 @@ static const char *sched_timer(void)
 		return failed("a 200 ms sleep returned after %llu ns", (unsigned long long)elapsed);
 	got = after.ticks - before.ticks;
 	expected = elapsed / info.period_ns;
-	/* TCG delivers late ticks in bursts sometimes: allow a third either way. */
-	if (got * 3 < expected * 2 || got * 3 > expected * 4)
+	/* Within a factor of two: under TCG on a loaded host, ticks come late or in bursts and the
+	 * TSC's calibration against the PIT can be off by a third (seen: 29 ticks in a "203 ms" at
+	 * 100 Hz). A wrong divider or rate is off by far more. */
+	if (got * 2 < expected || got > expected * 2)
 		return failed("%llu ticks in %llu ms, expected about %llu (%s, %u Hz)",
 		              (unsigned long long)got, (unsigned long long)(elapsed / MS),
 		              (unsigned long long)expected, hx_timer_source_name(info.source),
@@ -199,7 +201,9 @@ static const char *sched_deadlines(void)
 	int err;
 
 	hx_timer_get_info(&info);
-	slack = 3 * info.period_ns + 5 * MS;
+	/* Generous: a loaded host can starve TCG for a few ms; a broken deadline is late by whole
+	 * seconds or never ends. */
+	slack = 5 * info.period_ns + 20 * MS;
 	start = hx_time_ns();
 	hx_task_sleep_until(start + 10 * MS);
 	late = hx_time_ns() - start;
