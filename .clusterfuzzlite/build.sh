@@ -63,12 +63,14 @@ python3 syscall/tools/gensyscalls.py --table syscall/syscalls.tbl \
 	--table-c "$build/gen/syscall_table.c"
 
 # The include dirs of //kernel/include:headers, //kernel/hosted:platform, //ipc:headers,
-# //syscall:headers (plus the generated headers), and the root for "fuzz/syscall_input.h".
+# //syscall:headers (plus the generated headers), //kernel/user:layout, and the root for
+# "fuzz/syscall_input.h".
 includes=(
 	-I"$root/kernel/include"
 	-I"$root/kernel/hosted/include"
 	-I"$root/ipc/include"
 	-I"$root/syscall/include"
+	-I"$root/kernel/user/include"
 	-I"$build/gen/include"
 	-I"$root"
 )
@@ -79,8 +81,9 @@ copts=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-common)
 # The library: globs, not a copy of the Bazel source lists. Each directory holds only portable
 # sources (built for the kernel and hosted alike) or, under */hosted/, the Linux user-space backend:
 # kernel/lib/ (//kernel/lib:base), ipc/ (channel, router, wire, event_bus), syscall/ (//syscall,
-# its generated table), syscall/hosted/ (//syscall:uspace_sim), kernel/hosted/ (the platform).
-# Left out on purpose: syscall/kernel/ (kernel address spaces, needs kernel/arch), kernel/arch/ and
+# its generated table), syscall/hosted/ (//syscall:uspace_sim), kernel/hosted/ (the platform), and
+# kernel/core/elf.c (//kernel/core:elf, the one portable file there the fuzzers use). Left out on
+# purpose: syscall/kernel/ (kernel address spaces, needs kernel/arch), kernel/arch/ and the rest of
 # kernel/core/ (freestanding), */tests/ and */tools/ (their own mains), fuzz/engine/replay_main.c
 # (the replay driver's main: the fuzzing engine provides main here). fuzz/engine/harness.c is what
 # every harness links (//fuzz/engine:harness).
@@ -92,6 +95,7 @@ lib_srcs=(
 	"$build/gen/syscall_table.c"
 	syscall/hosted/*.c
 	kernel/hosted/*.c
+	kernel/core/elf.c
 	fuzz/engine/harness.c
 )
 hosted=(kernel/hosted/*.c)
