@@ -130,7 +130,7 @@ static void process_main(void *arg)
  */
 static HX_NORETURN void process_end(struct process *proc, int32_t status, bool killed)
 {
-	struct hx_event event = hx_event_make(HX_EVENT_PROCESS_EXITED, HX_TOPIC_PROCESS);
+	struct hx_event event = hx_event_process_exited(proc->caller.pid, status);
 	bool free_self;
 
 	hx_handles_destroy(proc->caller.handles);
@@ -138,8 +138,6 @@ static HX_NORETURN void process_end(struct process *proc, int32_t status, bool k
 	hx_task_set_vm(hx_task_current(), NULL);
 	hx_vm_destroy(proc->vm);
 	proc->vm = NULL;
-	event.exited.pid = proc->caller.pid;
-	event.exited.status = status;
 
 	hx_spin_lock(&lock);
 	/* Orphan the children; the ended ones have nobody left to collect them. */
@@ -264,8 +262,8 @@ static long create_record(const struct hx_program *program, struct process **out
 
 long hx_process_spawn(struct hx_syscall_caller *parent, const char *name)
 {
-	struct hx_event event = hx_event_make(HX_EVENT_PROCESS_CREATED, HX_TOPIC_PROCESS);
 	const struct hx_program *program = hx_program_find(name);
+	struct hx_event event;
 	struct process *proc;
 	uint64_t pid;
 	long err;
@@ -294,14 +292,13 @@ long hx_process_spawn(struct hx_syscall_caller *parent, const char *name)
 	stats.spawned++;
 	hx_spin_unlock(&lock);
 
-	event.created.pid = pid;
-	event.created.parent = parent ? parent->pid : 0;
+	event = hx_event_process_created(pid, parent ? parent->pid : 0);
 	publish(&event);
 	err = hx_task_create(proc->name, HX_TASK_PRIO_NORMAL, process_main, proc, NULL);
 	if (err) {
 		/* No task will run it: end it here, as if it had been killed before its first
 		 * instruction, so the parent still finds and collects it. */
-		struct hx_event exited = hx_event_make(HX_EVENT_PROCESS_EXITED, HX_TOPIC_PROCESS);
+		struct hx_event exited = hx_event_process_exited(pid, HX_STATUS_KILLED);
 
 		hx_handles_destroy(proc->caller.handles);
 		proc->caller.handles = NULL;
@@ -313,8 +310,6 @@ long hx_process_spawn(struct hx_syscall_caller *parent, const char *name)
 		stats.zombies++;
 		atomic_store_explicit(&proc->ended, 1, memory_order_release);
 		hx_spin_unlock(&lock);
-		exited.exited.pid = pid;
-		exited.exited.status = HX_STATUS_KILLED;
 		publish(&exited);
 		hx_warn("spawn %s: no task for pid %llu: %s", name, (unsigned long long)pid,
 		        hx_error_name((int)err));

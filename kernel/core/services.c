@@ -63,11 +63,9 @@ static enum hx_bus_response give_back_cache(const struct hx_event *event, void *
  * dispatcher has fallen a whole queue behind). */
 static void publish_tick(uint64_t tick, uint64_t now_ns)
 {
-	struct hx_event event = hx_event_make(HX_EVENT_TIMER_TICK, HX_TOPIC_TIMER);
+	struct hx_event event = hx_event_timer_tick(tick, now_ns);
 
 	event.timestamp_ns = now_ns;
-	event.tick.count = tick;
-	event.tick.ns = now_ns;
 	(void)hx_bus_publish(bus, &event);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The constants user programs and the kernel share: deadlines, clocks, handle rights and the
- * syscalls' limits. Freestanding, no kernel types: user programs (kernel/user, issue: tasks) and
+ * syscalls' limits. Freestanding, no kernel types: user programs (kernel/user) and
  * the generated syscall stubs include it as well as the kernel. Values never change meaning.
  */
 #ifndef HELIX_ABI_H

@@ -8,8 +8,8 @@
  * Tasks. Every module has its own request queue (an MPSC channel, helix/ipc/channel.h) and is
  * served by its own task: the router creates no tasks. The task that owns a module calls
  * hx_router_serve (or hx_router_serve_one) in a loop; each request it takes runs the module's
- * handler on that task. Hosted tests and benchmarks serve from pthreads; the kernel issue will
- * serve from kernel tasks. A slow handler delays only its own module's callers: other modules'
+ * handler on that task. Hosted tests and benchmarks serve from pthreads; the kernel serves from
+ * kernel tasks. A slow handler delays only its own module's callers: other modules'
  * queues and servers are independent.
  *
  * Ids. A module's id is (generation << HX_ROUTER_SLOT_BITS) | slot. The generation comes from a

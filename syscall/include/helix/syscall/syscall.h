@@ -100,7 +100,8 @@ struct hx_syscall_desc {
  */
 
 /*
- * What the framework knows of a calling process. The kernel's process (issue: tasks) embeds one;
+ * What the framework knows of a calling process. The kernel's process (kernel/core/process.c)
+ * embeds one;
  * hosted tests and fuzzers make their own and bind it to a thread with hx_syscall_set_caller.
  */
 struct hx_syscall_caller {
