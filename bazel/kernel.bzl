@@ -8,30 +8,34 @@ off PIC and shared libraries (meaningless for -mcmodel=kernel), and keeps debug 
 (--strip=never) so GDB can use the ELF.
 """
 
+# What every freestanding transition sets besides the platform: the sanitizer and fuzzing configs'
+# flags are for hosted code only, debug symbols stay (GDB), and code that is never position
+# independent (-mcmodel=kernel; a static ET_EXEC) has no use for PIC or shared libraries.
+# bazel/user.bzl's user_transition uses the same.
+FREESTANDING_SETTINGS = {
+    "//command_line_option:copt": [],
+    "//command_line_option:conlyopt": [],
+    "//command_line_option:cxxopt": [],
+    "//command_line_option:linkopt": [],
+    "//command_line_option:strip": "never",
+    "//command_line_option:features": ["-supports_pic", "-supports_dynamic_linker"],
+}
+
+FREESTANDING_OUTPUTS = ["//command_line_option:platforms"] + sorted(FREESTANDING_SETTINGS.keys())
+
+def freestanding_settings(platform):
+    """The transition's result for @platform."""
+    settings = dict(FREESTANDING_SETTINGS)
+    settings["//command_line_option:platforms"] = platform
+    return settings
+
 def _kernel_transition_impl(settings, attr):
-    return {
-        "//command_line_option:platforms": "//bazel/platforms:x86_64_none",
-        "//command_line_option:copt": [],
-        "//command_line_option:conlyopt": [],
-        "//command_line_option:cxxopt": [],
-        "//command_line_option:linkopt": [],
-        "//command_line_option:strip": "never",
-        # -mcmodel=kernel code is never position independent, and a kernel has no shared objects.
-        "//command_line_option:features": ["-supports_pic", "-supports_dynamic_linker"],
-    }
+    return freestanding_settings("//bazel/platforms:x86_64_none")
 
 kernel_transition = transition(
     implementation = _kernel_transition_impl,
     inputs = [],
-    outputs = [
-        "//command_line_option:platforms",
-        "//command_line_option:copt",
-        "//command_line_option:conlyopt",
-        "//command_line_option:cxxopt",
-        "//command_line_option:linkopt",
-        "//command_line_option:strip",
-        "//command_line_option:features",
-    ],
+    outputs = FREESTANDING_OUTPUTS,
 )
 
 _ALLOWLIST = {

@@ -17,33 +17,18 @@ Bazel 4.2.3.
                                       behind hx_program_find (helix/programs.h)
 """
 
+load("//bazel:kernel.bzl", "FREESTANDING_OUTPUTS", "freestanding_settings")
+
 USER_PLATFORM = "//bazel/platforms:x86_64_helix_user"
 
 def _user_transition_impl(settings, attr):
-    # As kernel_transition: the sanitizer and fuzzing configs' flags are for hosted code only, and
-    # a static ET_EXEC has no use for PIC or shared libraries.
-    return {
-        "//command_line_option:platforms": USER_PLATFORM,
-        "//command_line_option:copt": [],
-        "//command_line_option:conlyopt": [],
-        "//command_line_option:cxxopt": [],
-        "//command_line_option:linkopt": [],
-        "//command_line_option:strip": "never",
-        "//command_line_option:features": ["-supports_pic", "-supports_dynamic_linker"],
-    }
+    # As kernel_transition: only the platform differs.
+    return freestanding_settings(USER_PLATFORM)
 
 user_transition = transition(
     implementation = _user_transition_impl,
     inputs = [],
-    outputs = [
-        "//command_line_option:platforms",
-        "//command_line_option:copt",
-        "//command_line_option:conlyopt",
-        "//command_line_option:cxxopt",
-        "//command_line_option:linkopt",
-        "//command_line_option:strip",
-        "//command_line_option:features",
-    ],
+    outputs = FREESTANDING_OUTPUTS,
 )
 
 _ALLOWLIST = {

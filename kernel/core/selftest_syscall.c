@@ -31,14 +31,8 @@
 #define LOW_BASE   0x400000ull /* unmapped since hx_mmu_drop_identity_map */
 #define LOW_LIMIT  0x800000ull
 
-#define fail hx_selftest_mismatch
-
-#define EXPECT(what, call, want)                               \
-	do {                                                   \
-		long got_ = (call);                            \
-		if (got_ != (long)(want))                      \
-			return fail(what, got_, (long)(want)); \
-	} while (0)
+#define EXPECT HX_SELFTEST_EXPECT
+#define fail   hx_selftest_mismatch
 
 static long sys(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {

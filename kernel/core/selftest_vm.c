@@ -42,14 +42,7 @@
 #define PATTERN  ((size_t)(RW_PAGES + 1) * PAGE) /* bytes written over the RW and RO pages */
 #define CHURN    100
 
-#define fail hx_selftest_mismatch
-
-#define EXPECT(what, call, want)                               \
-	do {                                                   \
-		long got_ = (call);                            \
-		if (got_ != (long)(want))                      \
-			return fail(what, got_, (long)(want)); \
-	} while (0)
+#define EXPECT HX_SELFTEST_EXPECT
 
 #define failed hx_selftest_failed
 

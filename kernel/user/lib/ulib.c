@@ -29,52 +29,7 @@ void uexit(int status)
 	}
 }
 
-/* rep movsb/stosb in asm, so the compiler cannot turn these back into calls to themselves. */
-void *memcpy(void *restrict dst, const void *restrict src, size_t len)
-{
-	void *ret = dst;
-
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
-	return ret;
-}
-
-void *memmove(void *dst, const void *src, size_t len)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-
-	if (d <= s || d >= s + len)
-		return memcpy(dst, src, len);
-	/* dst overlaps the end of src: copy from the last byte down, then restore the direction. */
-	d += len - 1;
-	s += len - 1;
-	__asm__ volatile("std\n\t"
-	                 "rep movsb\n\t"
-	                 "cld"
-	                 : "+D"(d), "+S"(s), "+c"(len)
-	                 :
-	                 : "memory");
-	return dst;
-}
-
-void *memset(void *dst, int value, size_t len)
-{
-	void *ret = dst;
-
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(len) : "a"(value) : "memory");
-	return ret;
-}
-
-int memcmp(const void *a, const void *b, size_t len)
-{
-	const unsigned char *x = a, *y = b;
-
-	for (size_t i = 0; i < len; i++) {
-		if (x[i] != y[i])
-			return (int)x[i] - (int)y[i];
-	}
-	return 0;
-}
+/* memcpy, memmove, memset, memcmp: kernel/arch/x86_64/mem.c (//kernel/arch/x86_64:mem). */
 
 size_t strlen(const char *s)
 {
