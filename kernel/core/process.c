@@ -17,6 +17,7 @@
 #include <helix/arch/vm.h>
 #include <helix/elf.h>
 #include <helix/errors.h>
+#include <helix/fmt.h>
 #include <helix/ipc/event_bus.h>
 #include <helix/log.h>
 #include <helix/platform.h>
@@ -208,16 +209,20 @@ void hx_arch_syscall_return(struct hx_syscall_frame *frame)
 static HX_NORETURN void user_fault(struct hx_trap_frame *frame, uint64_t cr2)
 {
 	struct process *proc = current_process();
+	char where[32] = "";
 
 	if (!proc)
 		hx_panic("exception %llu in user mode on a task with no process",
 		         (unsigned long long)frame->vector);
+	/* CR2 means something for a page fault only: the address that faulted. */
+	if (frame->vector == HX_VECTOR_PAGE_FAULT)
+		hx_snprintf(where, sizeof(where), ", cr2 0x%016llx", (unsigned long long)cr2);
 	hx_printk("process %llu (%s): killed by %s (vector %llu, error 0x%llx) at rip 0x%016llx, "
-	          "rsp 0x%016llx, cr2 0x%016llx\n",
+	          "rsp 0x%016llx%s\n",
 	          (unsigned long long)proc->caller.pid, proc->name,
 	          hx_exception_name(frame->vector), (unsigned long long)frame->vector,
 	          (unsigned long long)frame->error_code, (unsigned long long)frame->rip,
-	          (unsigned long long)frame->rsp, (unsigned long long)cr2);
+	          (unsigned long long)frame->rsp, where);
 	__asm__ volatile("sti" ::: "memory");
 	process_end(proc, (int32_t)(HX_STATUS_KILLED | frame->vector), true);
 }

@@ -703,17 +703,18 @@ const char *hx_selftest_user(void)
 	if (status != 0)
 		return failed("init exited with status %d (its FAILED lines say why)", status);
 	hx_process_get_stats(&after);
-	/* init, hello, fault; fault killed by its page fault; all three collected. */
-	if (after.spawned - before.spawned != 3 || after.killed - before.killed != 1 ||
+	/* init, hello, fault, snoop, priv; the last three killed by their exceptions; all five
+	 * collected. */
+	if (after.spawned - before.spawned != 5 || after.killed - before.killed != 3 ||
 	    after.exited - before.exited != 2 || after.live != before.live)
 		return failed(
 		    "processes: %llu spawned, %llu exited, %llu killed, %u live (%u before)",
 		    (unsigned long long)(after.spawned - before.spawned),
 		    (unsigned long long)(after.exited - before.exited),
 		    (unsigned long long)(after.killed - before.killed), after.live, before.live);
-	/* Three created and three exited records. */
-	if (!await_audit(audit_before + 6, 2000))
-		return failed("the audit subscriber logged %llu of 6 process events",
+	/* Five created and five exited records. */
+	if (!await_audit(audit_before + 10, 2000))
+		return failed("the audit subscriber logged %llu of 10 process events",
 		              (unsigned long long)(hx_services_audit_records() - audit_before));
 	if (hx_process_wait(NULL, (uint64_t)pid, HX_NOWAIT, &status) != -HX_ECHILD)
 		return "init could be collected twice";

@@ -562,7 +562,7 @@ TEST_CASE("caller mistakes are -HX_EINVAL")
 
 TEST_CASE("the real user programs parse as R, R+X and R+W segments at 0x400000")
 {
-	for (const char *name : { "init", "hello", "fault" }) {
+	for (const char *name : { "init", "hello", "fault", "priv", "snoop" }) {
 		INFO("program " << name);
 		Bytes image = read_file(std::string("kernel/user/") + name + ".elf");
 		Result r = parse(image);

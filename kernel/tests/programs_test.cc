@@ -31,7 +31,7 @@ std::vector<uint8_t> read_file(const std::string &path)
 
 TEST_CASE("every program is found by name and is the ELF the build made")
 {
-	for (const char *name : { "fault", "hello", "init" }) {
+	for (const char *name : { "fault", "hello", "init", "priv", "snoop" }) {
 		INFO("program " << name);
 		const hx_program *p = hx_program_find(name);
 		REQUIRE(p != nullptr);
@@ -58,12 +58,12 @@ TEST_CASE("unknown names and NULL find nothing")
 
 TEST_CASE("the table iterates in name order, each program once")
 {
-	REQUIRE(hx_program_count() == 3);
+	REQUIRE(hx_program_count() == 5);
 	std::vector<std::string> names;
 	for (size_t i = 0; const hx_program *p = hx_program_at(i); i++)
 		names.push_back(p->name);
-	REQUIRE(names == std::vector<std::string>{ "fault", "hello", "init" });
-	REQUIRE(hx_program_at(3) == nullptr);
+	REQUIRE(names == std::vector<std::string>{ "fault", "hello", "init", "priv", "snoop" });
+	REQUIRE(hx_program_at(5) == nullptr);
 	REQUIRE(hx_program_at(SIZE_MAX) == nullptr);
 	REQUIRE(hx_program_find("init") == hx_program_at(2));
 }

@@ -28,10 +28,11 @@
 #define WRAPPING_ADDRESS 0xfffffffffffffff0ull /* + 32 bytes wraps past 2^64 */
 #define UNMAPPED_ADDRESS 0x10000000ull         /* in the user range, but nothing is mapped there */
 
-#define CHANNEL_CAPACITY 4u
-#define CHANNEL_MSG_SIZE 16u
-#define ONE_MS           1000000ull
-#define PAGE_FAULT       14
+#define CHANNEL_CAPACITY   4u
+#define CHANNEL_MSG_SIZE   16u
+#define ONE_MS             1000000ull
+#define PAGE_FAULT         14
+#define GENERAL_PROTECTION 13
 
 static int failures;
 
@@ -320,14 +321,19 @@ static void spawn_and_wait(const char *check, const char *name, int32_t expected
 	pass(check);
 }
 
-/* (g) Children: a normal exit, a fault, an unknown program, a second wait. */
+/*
+ * (g) Children: a normal exit; killed by a store to an unmapped page, by a read of the kernel's
+ * memory, and by a privileged instruction; an unknown program; a second wait.
+ */
 static void check_processes(void)
 {
-	long hello, fault, ret;
+	long hello, killed, ret;
 	int32_t status = -1;
 
 	spawn_and_wait("spawn_hello", "hello", 7, &hello);
-	spawn_and_wait("spawn_fault", "fault", HX_STATUS_KILLED | PAGE_FAULT, &fault);
+	spawn_and_wait("spawn_fault", "fault", HX_STATUS_KILLED | PAGE_FAULT, &killed);
+	spawn_and_wait("spawn_snoop", "snoop", HX_STATUS_KILLED | PAGE_FAULT, &killed);
+	spawn_and_wait("spawn_priv", "priv", HX_STATUS_KILLED | GENERAL_PROTECTION, &killed);
 
 	ret = hx_user_spawn("nonesuch");
 	if (ret != -HX_ENOENT)
