@@ -379,14 +379,34 @@ long hx_process_wait(struct hx_syscall_caller *parent, uint64_t pid, uint64_t de
 	return wait_child(parent ? of_caller(parent) : NULL, pid, deadline_ns, NULL, NULL, status);
 }
 
+/*
+ * The syscalls' caller must be a process of this layer: the syscall layer also serves callers that
+ * tests bind by hand (selftest=syscall), and of_caller() would misread one of those.
+ */
+static bool is_process(struct hx_syscall_caller *caller)
+{
+	bool found = false;
+
+	hx_spin_lock(&lock);
+	for (struct process *p = processes; p && !found; p = p->next)
+		found =
+		    &p->caller == caller && !atomic_load_explicit(&p->ended, memory_order_relaxed);
+	hx_spin_unlock(&lock);
+	return found;
+}
+
 static long sys_spawn(struct hx_syscall_caller *parent, const char *name)
 {
+	if (!is_process(parent))
+		return -HX_ENOSYS;
 	return hx_process_spawn(parent, name);
 }
 
 static long sys_wait(struct hx_syscall_caller *parent, uint64_t pid, uint64_t deadline_ns,
                      int (*collect)(void *, int32_t), void *collect_ctx)
 {
+	if (!is_process(parent))
+		return -HX_ENOSYS;
 	return wait_child(of_caller(parent), pid, deadline_ns, collect, collect_ctx, NULL);
 }
 

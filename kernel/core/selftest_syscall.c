@@ -48,6 +48,13 @@ static const char *dispatches(uint64_t user, uint64_t limit)
 	long chan, dup;
 
 	EXPECT("getpid", sys(HX_SYS_getpid, 0, 0, 0, 0), 7);
+	/* This caller is bound by hand, not a process: the process layer must not take it for one.
+	 */
+	hx_memcpy(mem + 256, "hello", sizeof("hello"));
+	EXPECT("spawn from a caller that is not a process", sys(HX_SYS_spawn, user + 256, 0, 0, 0),
+	       -HX_ENOSYS);
+	EXPECT("wait from a caller that is not a process", sys(HX_SYS_wait, 1, 0, HX_NOWAIT, 0),
+	       -HX_ENOSYS);
 	EXPECT("clock_gettime", sys(HX_SYS_clock_gettime, HX_CLOCK_MONOTONIC, user, 0, 0), 0);
 	hx_memcpy(&now, mem, sizeof(now));
 	if (now < before || now > hx_time_ns())
