@@ -124,12 +124,13 @@ def _shell_quote(text):
 def _test_arg(flag, value):
     return flag + " " + _shell_quote(value).replace("$", "$$")
 
-def kernel_boot_test(name, kernel, cmdline, status, expect = [], reject = [], mem = 128, smp = 1, **kwargs):
+def kernel_boot_test(name, kernel, cmdline, status, expect = [], contain = [], reject = [], mem = 128, smp = 1, **kwargs):
     """Boots `kernel` with `cmdline` in QEMU and checks the serial console and the exit status.
 
     Makes `<name>_iso` and the sh_test `<name>` (kernel/tests/boot_check.sh through
     kernel/tools/qemu.sh). `expect`: extended regular expressions that must match lines in this
-    order; `reject`: ones that must match no line; `status`: the kernel's exit status.
+    order; `contain`: ones that must each match a line, in any order (what other tasks print
+    asynchronously); `reject`: ones that must match no line; `status`: the kernel's exit status.
     """
     kernel_iso(
         name = name + "_iso",
@@ -147,7 +148,8 @@ def kernel_boot_test(name, kernel, cmdline, status, expect = [], reject = [], me
             "--status %d" % status,
             "--mem %d" % mem,
             "--smp %d" % smp,
-        ] + [_test_arg("--expect", e) for e in expect] + [_test_arg("--reject", r) for r in reject],
+        ] + [_test_arg("--expect", e) for e in expect] + [_test_arg("--contain", c) for c in contain] +
+        [_test_arg("--reject", r) for r in reject],
         data = ["//kernel/tools:qemu.sh", ":%s_iso" % name],
         size = kwargs.pop("size", "medium"),
         **kwargs

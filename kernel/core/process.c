@@ -126,8 +126,8 @@ static void process_main(void *arg)
 
 /*
  * End the calling process with @status, on its own task with interrupts on: close its handles,
- * free its address space, hand its status to its parent (or free its record if there is none to
- * collect it), and exit the task.
+ * free its address space, publish the exit, hand its status to its parent (or free its record if
+ * there is none to collect it), and exit the task.
  */
 static HX_NORETURN void process_end(struct process *proc, int32_t status, bool killed)
 {
@@ -139,6 +139,8 @@ static HX_NORETURN void process_end(struct process *proc, int32_t status, bool k
 	hx_task_set_vm(hx_task_current(), NULL);
 	hx_vm_destroy(proc->vm);
 	proc->vm = NULL;
+	/* Before the parent can see the end: subscribers (the audit) hear of it first. */
+	publish(&event);
 
 	hx_spin_lock(&lock);
 	/* Orphan the children; the ended ones have nobody left to collect them. */
@@ -180,7 +182,6 @@ static HX_NORETURN void process_end(struct process *proc, int32_t status, bool k
 	(void)hx_futex_wake(&proc->ended, HX_WAKE_ALL);
 	hx_spin_unlock(&lock);
 
-	publish(&event);
 	hx_task_set_context(NULL);
 	if (free_self)
 		free_record(proc);

@@ -666,6 +666,25 @@ const char *hx_selftest_ipc(void)
 
 /* ---- user ---- */
 
+/*
+ * Wait until no more than @count tasks are alive: a process's task exits a moment after its parent
+ * has collected it, and the scheduler frees it once something has switched away from it.
+ */
+static bool await_tasks(uint32_t count, uint64_t ms)
+{
+	uint64_t deadline = hx_time_ns() + ms * MS;
+	struct hx_sched_stats stats;
+
+	for (;;) {
+		hx_sched_get_stats(&stats);
+		if (stats.tasks <= count)
+			return true;
+		if (hx_time_ns() >= deadline)
+			return false;
+		hx_task_sleep_until(hx_time_ns() + MS);
+	}
+}
+
 /* Wait until the audit subscriber has logged at least @count records in all (it runs on the
  * dispatcher task, after the events). */
 static bool await_audit(uint64_t count, uint64_t ms)
@@ -688,12 +707,14 @@ static bool await_audit(uint64_t count, uint64_t ms)
 const char *hx_selftest_user(void)
 {
 	struct hx_process_stats before, after;
+	struct hx_sched_stats tasks;
 	uint64_t audit_before = hx_services_audit_records();
 	size_t live_before = live_allocations();
 	int32_t status = -1;
 	long pid, err;
 
 	hx_process_get_stats(&before);
+	hx_sched_get_stats(&tasks);
 	pid = hx_process_spawn(NULL, "init");
 	if (pid < 0)
 		return failed("spawn init: %s", hx_error_name((int)pid));
@@ -720,6 +741,8 @@ const char *hx_selftest_user(void)
 		return "init could be collected twice";
 	if (hx_process_spawn(NULL, "nonesuch") != -HX_ENOENT)
 		return "spawning a program that does not exist did not fail with HX_ENOENT";
+	if (!await_tasks(tasks.tasks, 2000))
+		return "the processes' tasks were not freed";
 	if (live_allocations() != live_before)
 		return failed("%zu heap allocations before, %zu after", live_before,
 		              live_allocations());
@@ -875,10 +898,14 @@ static const char *stress_processes(void)
 const char *hx_selftest_stress(void)
 {
 	size_t live_before = live_allocations();
+	struct hx_sched_stats tasks;
 	const char *why;
 
+	hx_sched_get_stats(&tasks);
 	if ((why = stress_processes()) || (why = channel_run(IPC_MAX_PRODUCERS, 2500, 2)))
 		return why;
+	if (!await_tasks(tasks.tasks, 2000))
+		return "the processes' tasks were not freed";
 	if (live_allocations() != live_before)
 		return failed("%zu heap allocations before, %zu after", live_before,
 		              live_allocations());

@@ -3,13 +3,14 @@
 # status. Used by the boot tests in kernel/BUILD.
 #
 #   boot_check.sh --qemu QEMU_SH --iso ISO --status N [--timeout S] [--mem MIB] [--smp N]
-#                 [--expect ERE]... [--reject ERE]...
+#                 [--expect ERE]... [--contain ERE]... [--reject ERE]...
 #
 # --expect patterns must match lines in the given order (each after the previous match);
-# --reject patterns must match no line.
+# --contain patterns must each match some line, in any order (lines that other tasks print
+# asynchronously, such as the audit subscriber's); --reject patterns must match no line.
 set -uo pipefail
 
-qemu="" iso="" want_status="" timeout=60 mem=128 smp=1 expects=() rejects=()
+qemu="" iso="" want_status="" timeout=60 mem=128 smp=1 expects=() contains=() rejects=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--qemu) qemu=$2; shift 2 ;;
@@ -19,6 +20,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--expect) expects+=("$2"); shift 2 ;;
+	--contain) contains+=("$2"); shift 2 ;;
 	--reject) rejects+=("$2"); shift 2 ;;
 	*) echo "boot_check: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -53,6 +55,10 @@ for pattern in "${expects[@]}"; do
 	else
 		line_no=$((line_no + found))
 	fi
+done
+for pattern in "${contains[@]}"; do
+	checks=$((checks + 1))
+	grep -q -E -- "$pattern" "$log.clean" || fail "no line matches /$pattern/"
 done
 for pattern in "${rejects[@]}"; do
 	checks=$((checks + 1))
