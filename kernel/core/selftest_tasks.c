@@ -276,12 +276,62 @@ static const char *sched_lifecycle(void)
 	return NULL;
 }
 
+struct tick_log {
+	_Atomic uint32_t events;
+	_Atomic uint64_t first, last; /* tick counts */
+	_Atomic uint32_t out_of_order;
+};
+
+static enum hx_bus_response record_tick(const struct hx_event *event, void *ctx)
+{
+	struct tick_log *log = ctx;
+	uint64_t last = atomic_load_explicit(&log->last, memory_order_relaxed);
+
+	if (atomic_load_explicit(&log->events, memory_order_relaxed) == 0)
+		atomic_store_explicit(&log->first, event->tick.count, memory_order_relaxed);
+	else if (event->tick.count <= last)
+		atomic_fetch_add_explicit(&log->out_of_order, 1, memory_order_relaxed);
+	atomic_store_explicit(&log->last, event->tick.count, memory_order_relaxed);
+	atomic_fetch_add_explicit(&log->events, 1, memory_order_release);
+	return HX_BUS_HANDLED;
+}
+
+/* The tick publishes a timer event on the global bus: a subscriber sees them, counts rising. */
+static const char *sched_tick_events(void)
+{
+	struct tick_log log = { 0, 0, 0, 0 };
+	uint64_t deadline = hx_time_ns() + 1000 * MS;
+	uint32_t seen;
+	int id;
+
+	id = hx_bus_subscribe(hx_services_bus(),
+	                      &(struct hx_subscription){ .name = "tick-test",
+	                                                 .topics = HX_TOPIC_TIMER,
+	                                                 .handler = record_tick,
+	                                                 .ctx = &log,
+	                                                 .priority = HX_PRIO_LOW });
+	if (id < 0)
+		return failed("hx_bus_subscribe: %s", hx_error_name(id));
+	while ((seen = atomic_load_explicit(&log.events, memory_order_acquire)) < 10 &&
+	       hx_time_ns() < deadline)
+		hx_task_sleep_until(hx_time_ns() + 2 * MS);
+	(void)hx_bus_unsubscribe(hx_services_bus(), id);
+	if (seen < 10)
+		return failed("%u timer events in 1 s", seen);
+	if (atomic_load_explicit(&log.out_of_order, memory_order_relaxed) != 0)
+		return "timer events arrived with tick counts out of order";
+	if (atomic_load_explicit(&log.last, memory_order_relaxed) <=
+	    atomic_load_explicit(&log.first, memory_order_relaxed))
+		return "the tick count in timer events did not rise";
+	return NULL;
+}
+
 const char *hx_selftest_sched(void)
 {
 	const char *why;
 
 	if ((why = sched_timer()) || (why = sched_preemption()) || (why = sched_priority()) ||
-	    (why = sched_deadlines()) || (why = sched_lifecycle()))
+	    (why = sched_deadlines()) || (why = sched_lifecycle()) || (why = sched_tick_events()))
 		return why;
 	return NULL;
 }
