@@ -118,7 +118,8 @@ int hx_vm_read(struct hx_vm *vm, void *dst, uint64_t va, size_t len);
 /*
  * hx_vm_activate - load @vm's PML4 into CR3 on this CPU (NULL: the kernel's own, whose user half
  * is empty), and make it hx_vm_current. Interrupts may be on: CR3 and the current pointer change
- * together, with interrupts off. Any context but an interrupt handler.
+ * together, with interrupts off. Any context: it takes no lock, so the scheduler calls it when it
+ * switches tasks, also at an interrupt's exit.
  */
 void hx_vm_activate(struct hx_vm *vm);
 
