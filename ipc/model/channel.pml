@@ -10,9 +10,15 @@
  * Memory model: x86-TSO. Every plain store goes into the storing process's FIFO store buffer (two
  * entries; a third store first drains the oldest) and reaches memory later; a load reads the
  * newest own buffered store to its location (forwarding), else memory. Locked instructions (CAS,
- * exchange, fetch_add/sub/or) and system calls (futex) drain their own buffer first.
- * hx_barrier_light() is nothing; hx_barrier_heavy() (membarrier, with a fence on each side in the
- * caller) drains every buffer, the caller's included, in one step.
+ * exchange, fetch_add/sub/or), seq_cst fences and system calls (futex) drain their own buffer
+ * first. hx_barrier_light() is nothing; hx_barrier_heavy() (membarrier, with a fence on each side
+ * in the caller) drains every buffer, the caller's included, in one step.
+ *
+ * The senders' announcement (channel.c): store(senders_waiting, 1); heavy barrier; re-try; the
+ * consumer's flag load after a receive has a compiler barrier only. FENCE_PAIR models an
+ * alternative that was measured and not adopted (docs/channel.md): store(senders_waiting, 1);
+ * seq_cst fence; re-try, and the consumer fences once its frees since its last fence reach
+ * FENCE_EVERY (capacity - wake_len).
  *
  * Properties (assertions and end states):
  *  - every accepted message (CAS succeeded) is received exactly once, at the position it claimed,
@@ -28,6 +34,17 @@
  *   NPROD=n CAP=c NMSG=k     producers (1..3), capacity, messages per producer (default 2, 2, 2)
  *   NO_CLOSE                 no closer process
  *   CONSUMER_CLOSES          no closer process; the consumer may close after any receive
+ *   CONSUMER_STOPS           no closer process; the consumer may stop receiving after any receive
+ *                            (once): when nobody else can move, it asserts that any sender asleep
+ *                            for space sleeps next to more than WAKE_LEN claimed messages (the
+ *                            watermark's promise), then closes and drains the channel
+ *   FENCE_PAIR               the alternative: the sender's announcement is followed by a seq_cst
+ *                            fence instead of hx_barrier_heavy(), and the consumer fences once
+ *                            every FENCE_EVERY freed slots (correct; measured, not adopted)
+ *   FENCE_EVERY=k            (with FENCE_PAIR) the consumer fences once its frees since the last
+ *                            fence reach k; default CAP - WAKE_LEN (at least 1). A larger k breaks
+ *                            the watermark's promise (CONSUMER_STOPS finds it); a k above the
+ *                            number of messages is "never" and loses wakeups outright
  *   RECV_MANY                the consumer uses hx_chan_recv_many with max 2
  *   SPURIOUS                 futex_wait may return without a wake (safety only: nothing blocks)
  *   NOWAIT                   every send is HX_NOWAIT or HX_FOREVER, chosen nondeterministically
@@ -80,6 +97,19 @@
 #if WAKE_LEN < 0 || WAKE_LEN > CAP
 #error "WAKE_LEN is a number of messages: 0..CAP"
 #endif
+#ifndef FENCE_EVERY
+#if WAKE_LEN < CAP
+#define FENCE_EVERY (CAP - WAKE_LEN)
+#else
+#define FENCE_EVERY 1
+#endif
+#endif
+#if defined(JOIN_ANNOUNCEMENT) && defined(FENCE_PAIR)
+#error "JOIN_ANNOUNCEMENT relies on the announcing sender's heavy barrier, not FENCE_PAIR"
+#endif
+#if defined(CONSUMER_STOPS) && (defined(NO_CLOSE) || defined(CONSUMER_CLOSES))
+#error "CONSUMER_STOPS closes the channel itself"
+#endif
 
 #define TOTAL (NPROD * NMSG)     /* messages 1..TOTAL; m is number (m-1)%NMSG+1 of producer (m-1)/NMSG */
 #define CONS NPROD               /* process numbers: producers 0..NPROD-1, the consumer, the closer */
@@ -95,7 +125,7 @@
 
 #if defined(DEADLINE) || defined(NOWAIT)
 #define SENDS_MAY_FAIL           /* a send may fail while the channel is open */
-#if defined(NO_CLOSE) || defined(CONSUMER_CLOSES)
+#if defined(NO_CLOSE) || defined(CONSUMER_CLOSES) || defined(CONSUMER_STOPS)
 #error "DEADLINE and NOWAIT need the closer: the consumer cannot count the messages to expect"
 #endif
 #endif
@@ -509,11 +539,12 @@ proctype producer(byte me)
 				fi;
 #endif
 				/*
-				 * e = load(space_event); store(senders_waiting, 1); heavy barrier; re-try.
-				 * A plain store (channel.c): it waits in the buffer until the barrier or a
-				 * load by the consumer drains it. An exchange (locked) would drain it at
-				 * once, which TSO allows the store too: its runs are among these. Nothing
-				 * here clears the flag: the consumer does, when it wakes all sleepers.
+				 * e = load(space_event); store(senders_waiting, 1); heavy barrier (FENCE_PAIR:
+				 * a seq_cst fence); re-try. Without FENCE_PAIR the plain store
+				 * waits in the buffer until the barrier or a load by the consumer drains it;
+				 * an exchange (locked) would drain it at once, which TSO allows the store
+				 * too: its runs are among these. Nothing here clears the flag: the consumer
+				 * does, when it wakes all sleepers.
 				 */
 #ifndef BROKEN_NO_EVENTCOUNT
 				LOAD_EVENT(SPACE, me);
@@ -538,6 +569,7 @@ proctype producer(byte me)
 				announced = r;
 				r = 0;
 #endif
+#ifndef FENCE_PAIR
 				if
 				:: !announced -> d_step { buffer_store(me, A_SENDERS, 1); printf("MSC: producer %d: senders_waiting = 1 (buffered), heavy barrier, re-try\n", me) }
 				:: else -> skip
@@ -566,6 +598,24 @@ proctype producer(byte me)
 					:: else -> skip
 					fi
 				};
+#endif
+#else
+				/*
+				 * FENCE_PAIR: store(senders_waiting, 1); seq_cst fence: one step, the fence draining the
+				 * buffer with the flag store last (nobody can see the store before the fence
+				 * but the sender, which does not read it). Then the re-try, a step of its own:
+				 * other processes may run between the fence and its loads.
+				 */
+				d_step {
+					drain(me);
+					senders_waiting = 1;
+					printf("MSC: producer %d: senders_waiting = 1, fence, re-try\n", me)
+				};
+				try_claim(me, m, pos, seq, outcome);
+				if
+				:: outcome != C_FULL -> FORGET_EVENT(SPACE, me)   /* e is dead */
+				:: else -> skip
+				fi;
 #endif
 				if
 				:: outcome == C_FULL ->
@@ -772,6 +822,12 @@ proctype consumer()
 {
 	byte head, taken, r, outcome;
 	byte queued;              /* hx_chan_len() in notify_space; 0 outside that step */
+#ifdef FENCE_PAIR
+	byte unfenced;            /* slots freed since the consumer's last fence */
+#endif
+#ifdef CONSUMER_STOPS
+	bit stopped;
+#endif
 #ifdef CONSUMER_CLOSES
 	bit closed_it;
 #endif
@@ -839,6 +895,19 @@ proctype consumer()
 		 * step drains what is left. So every split run has a joined one with the same loads,
 		 * results and state from the tail load on. A flag load that reads 0 ends here.
 		 */
+#ifdef FENCE_PAIR
+		/* Once FENCE_EVERY slots were freed since the last fence: a seq_cst fence (our
+		 * buffer drains), a step of its own before the flag load. */
+		d_step {
+			if
+			:: unfenced + taken >= FENCE_EVERY ->
+				drain(CONS);
+				unfenced = 0;
+				printf("MSC: consumer fences\n")
+			:: else -> unfenced = unfenced + taken
+			fi
+		};
+#endif
 		atomic {
 			maybe_drain_writer_of(A_SENDERS);
 			r = senders_waiting;
@@ -886,6 +955,28 @@ proctype consumer()
 		:: else -> skip
 		fi;
 		r = 0; taken = 0; outcome = 0;
+#ifdef CONSUMER_STOPS
+		/*
+		 * The consumer stops receiving here (once, if it so chooses) and waits until nobody
+		 * else can move: every producer has returned or sleeps. A sender asleep for space must
+		 * then sleep next to more than WAKE_LEN claimed messages: the consumer woke the
+		 * sleepers when it drained the channel to the watermark. Then it closes (waking the
+		 * sleepers, whose sends fail) and receives the rest as usual.
+		 */
+		if
+		:: !stopped ->
+			stopped = 1;
+			printf("MSC: consumer stops receiving\n");
+			timeout;
+			d_step {
+				printf("MSC: consumer: nobody can move; sleepers on space_event %d, claimed and not received %d\n",
+				       queue[SPACE], (tail & (CLOSED - 1)) - head);
+				assert(queue[SPACE] == 0 || (tail & (CLOSED - 1)) - head > WAKE_LEN)
+			};
+			close_channel(CONS)
+		:: true -> skip
+		fi;
+#endif
 #ifdef CONSUMER_CLOSES
 		if
 		:: !closed_it -> closed_it = 1; close_channel(CONS)
@@ -951,7 +1042,7 @@ init
 		od;
 		hx_i = 0;
 		run consumer();
-#if !defined(NO_CLOSE) && !defined(CONSUMER_CLOSES)
+#if !defined(NO_CLOSE) && !defined(CONSUMER_CLOSES) && !defined(CONSUMER_STOPS)
 		run closer()
 #endif
 	}
