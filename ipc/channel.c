@@ -35,8 +35,9 @@ struct hx_chan {
 	unsigned char *slots;
 	void *allocation;
 	uint64_t capacity;
-	uint64_t mask;     /* capacity - 1 when capacity is a power of two */
-	uint64_t wake_len; /* sleeping senders are woken when at most this many are queued */
+	uint64_t mask;        /* capacity - 1 when capacity is a power of two */
+	uint64_t wake_len;    /* sleeping senders are woken when at most this many are queued */
+	uint64_t fence_every; /* capacity - wake_len: the consumer fences at least this often */
 	bool pow2;
 	size_t msg_size;
 	size_t stride;
@@ -47,6 +48,7 @@ struct hx_chan {
 	/* The consumer's position: written by the consumer only, read by len and stats. */
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
 	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
+	uint64_t unfenced_frees; /* the consumer's own: slots freed since its last fence */
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
 	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
@@ -208,13 +210,15 @@ static int claim_slow(struct hx_chan *chan, uint64_t *pos, uint64_t deadline_ns)
 
 		/* Acquire: pairs with the release bump in notify_space and close. */
 		event = atomic_load_explicit(&chan->space_event, memory_order_acquire);
-		/* Relaxed: hx_barrier_heavy below orders it before the re-try (a plain store: the
-		 * old value does not matter). Cleared only by notify_space, which then wakes every
+		/* Relaxed: the fence below orders it before the re-try (a plain store: the old
+		 * value does not matter). Cleared only by notify_space, which then wakes every
 		 * sleeper; each that finds the channel full again sets it anew. */
 		atomic_store_explicit(&chan->senders_waiting, 1, memory_order_relaxed);
-		/* Pairs with hx_barrier_light in notify_space: it sees our flag, or we see its
-		 * slot. */
-		hx_barrier_heavy();
+		/* Pairs with the consumer's fence in notify_space, made at least once every
+		 * fence_every freed slots: if our re-try misses a slot freed before that fence,
+		 * the flag load after the fence sees our flag (docs/channel.md, "Waking
+		 * senders"). */
+		atomic_thread_fence(memory_order_seq_cst);
 		err = try_claim(chan, pos);
 		if (err == -HX_EAGAIN) {
 			count(&chan->send_sleeps);
@@ -275,27 +279,43 @@ static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t
 }
 
 /*
- * After freeing slots: when a sender announced that it sleeps and the channel has drained to
+ * After freeing @taken slots: when a sender announced that it sleeps and the channel has drained to
  * wake_len messages (half the capacity), clear the flag and wake every sleeper once. Each woken
  * sender re-tries its claim and, finding the channel full again, sets the flag again before it
  * sleeps again; so one wake per announcement, not one per receive while anyone sleeps.
+ *
+ * The flag load is ordered after our frees only by a compiler barrier, except once every
+ * fence_every (capacity - wake_len) freed slots, when a seq_cst fence pairs with the one a sender
+ * makes between its flag store and its re-try. A sender that sleeps missed a slot we freed, say
+ * position q, with the tail at q + C. If we fence after freeing q, the two fences are ordered:
+ * ours came second (else its re-try would see q free), so every flag load after ours sees the
+ * flag. If we do not, we stopped receiving within fence_every - 1 positions after q, so at least
+ * C - fence_every + 1 = wake_len + 1 of the positions below q + C, all claimed, are still inside:
+ * the channel is above the watermark, where a sleeper is not woken anyway. So a sleeper is woken
+ * at the latest by the first receive after our fence that leaves at most wake_len messages, in
+ * particular by the receive that empties the channel. ipc/model checks it (FENCE_EVERY,
+ * CONSUMER_STOPS).
  *
  * The low watermark is hysteresis (Linux's sk_stream_write_space waits for a third of a socket's
  * buffer to be free, for the same reason): woken at the first free slot, the sleepers would race
  * for it, most would find the channel full and sleep again, and with more senders than CPUs they
  * would take the CPU the consumer needs to drain it. Woken at half, each finds room for many
- * messages. Nothing is lost by waiting: a sender sleeps only after seeing the channel full once
- * its flag was visible (else the barrier pair made it see the freed slot), so there are messages
- * left to receive; every claimed message is published and received, and the receive that empties
- * the channel finds the flag still set (nobody else clears it) and a length of 0, unless an
- * earlier receive already woke the sleepers. Other senders may refill the channel and so delay
- * the wake: that is the cost, fairness (sleepers wait while senders that never slept keep the
- * channel above the watermark, until their deadlines). ipc/model checks it (WAKE_LEN).
+ * messages. Other senders may refill the channel and so delay the wake: that is the cost, fairness
+ * (sleepers wait while senders that never slept keep the channel above the watermark, until their
+ * deadlines). ipc/model checks it (WAKE_LEN).
  */
-static inline void notify_space(struct hx_chan *chan)
+static inline void notify_space(struct hx_chan *chan, size_t taken)
 {
-	/* Pairs with hx_barrier_heavy in claim_slow: we see its flag, or it sees our free slot. */
-	hx_barrier_light();
+	if (HX_UNLIKELY(chan->unfenced_frees + taken >= chan->fence_every)) {
+		chan->unfenced_frees = 0;
+		/* Pairs with the fence in claim_slow: our frees are visible before the flag load,
+		 * or the sender's flag is visible to it (see above). */
+		atomic_thread_fence(memory_order_seq_cst);
+	} else {
+		chan->unfenced_frees += taken;
+		/* Keeps the flag load after the free stores in the compiled code. */
+		hx_barrier_light();
+	}
 	if (HX_LIKELY(!atomic_load_explicit(&chan->senders_waiting, memory_order_relaxed)))
 		return;
 	if (hx_chan_len(chan) > chan->wake_len)
@@ -374,7 +394,7 @@ static int receive(struct hx_chan *chan, void *dst, size_t max, uint64_t deadlin
 	taken = take_ready(chan, dst, max);
 	result = HX_LIKELY(taken) ? (int)taken : take_slow(chan, dst, max, deadline_ns);
 	if (result > 0)
-		notify_space(chan);
+		notify_space(chan, (size_t)result);
 	consumer_leave(chan);
 	return result;
 }
@@ -424,6 +444,7 @@ int hx_chan_create(size_t capacity, size_t msg_size, struct hx_chan **out)
 	chan->pow2 = (capacity & (capacity - 1)) == 0;
 	chan->mask = capacity - 1;
 	chan->wake_len = capacity / 2;
+	chan->fence_every = capacity - chan->wake_len;
 	chan->msg_size = msg_size;
 	chan->stride = stride;
 	for (size_t i = 0; i < capacity; i++)

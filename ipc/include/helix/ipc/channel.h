@@ -16,7 +16,10 @@
  *    before the close, then gets -HX_EPIPE; sleepers on either side are woken;
  *  - waiting: a full channel makes a sender, an empty one the consumer, spin briefly and then sleep
  *    on hx_futex_wait until woken or until the deadline. A wake is issued only when someone sleeps:
- *    the fast path makes no system call and executes no full memory barrier.
+ *    the fast path makes no system call, and no full memory barrier except the consumer's one
+ *    fence per capacity - capacity / 2 messages received. Sleeping senders are woken when the
+ *    consumer has drained the channel to capacity / 2 messages, at the latest by the receive
+ *    that empties it (docs/channel.md).
  *
  * Deadlines are absolute hx_time_ns() values; HX_NOWAIT tries once, HX_FOREVER never times out.
  * Errors: -HX_EAGAIN (full, or empty, with HX_NOWAIT), -HX_ETIMEDOUT (the deadline passed),
