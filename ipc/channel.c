@@ -231,6 +231,11 @@ static int claim_slow(struct hx_chan *chan, uint64_t *pos, uint64_t deadline_ns)
 		 * the flag load after the fence sees our flag (docs/channel.md, "Waking
 		 * senders"). */
 		full_fence();
+		/* Delay the re-try by one yield: on a busy machine the consumer may run and drain
+		 * to wake_len meanwhile, and the re-try then claims instead of sleeping (the
+		 * membarrier this fence replaced gave that delay as a side effect). Only a delay:
+		 * the handshake holds whenever the re-try runs (ipc/model, FENCE_PAIR). */
+		hx_yield();
 		err = try_claim(chan, pos);
 		if (err == -HX_EAGAIN) {
 			count(&chan->send_sleeps);
