@@ -14,11 +14,11 @@
  * first. hx_barrier_light() is nothing; hx_barrier_heavy() (membarrier, with a fence on each side
  * in the caller) drains every buffer, the caller's included, in one step.
  *
- * The senders' announcement (channel.c): store(senders_waiting, 1); heavy barrier; re-try; the
- * consumer's flag load after a receive has a compiler barrier only. FENCE_PAIR models an
- * alternative that was measured and not adopted (docs/channel.md): store(senders_waiting, 1);
- * seq_cst fence; re-try, and the consumer fences once its frees since its last fence reach
- * FENCE_EVERY (capacity - wake_len).
+ * The senders' announcement (channel.c): store(senders_waiting, 1); seq_cst fence; re-try. The
+ * consumer, after a receive, fences once its frees since its last fence reach FENCE_EVERY
+ * (capacity - wake_len), then loads senders_waiting; in between only a compiler barrier.
+ * HEAVY_SENDER models the protocol before that: a heavy barrier after the sender's store and
+ * no fence in the consumer.
  *
  * Properties (assertions and end states):
  *  - every accepted message (CAS succeeded) is received exactly once, at the position it claimed,
@@ -38,11 +38,10 @@
  *                            (once): when nobody else can move, it asserts that any sender asleep
  *                            for space sleeps next to more than WAKE_LEN claimed messages (the
  *                            watermark's promise), then closes and drains the channel
- *   FENCE_PAIR               the alternative: the sender's announcement is followed by a seq_cst
- *                            fence instead of hx_barrier_heavy(), and the consumer fences once
- *                            every FENCE_EVERY freed slots (correct; measured, not adopted)
- *   FENCE_EVERY=k            (with FENCE_PAIR) the consumer fences once its frees since the last
- *                            fence reach k; default CAP - WAKE_LEN (at least 1). A larger k breaks
+ *   HEAVY_SENDER             the previous protocol: the sender's announcement is followed by
+ *                            hx_barrier_heavy() (membarrier) and the consumer never fences
+ *   FENCE_EVERY=k            the consumer fences once its frees since the last fence reach k;
+ *                            default CAP - WAKE_LEN (at least 1) as in channel.c. A larger k breaks
  *                            the watermark's promise (CONSUMER_STOPS finds it); a k above the
  *                            number of messages is "never" and loses wakeups outright
  *   RECV_MANY                the consumer uses hx_chan_recv_many with max 2
@@ -59,9 +58,10 @@
  *                            gives up at once instead of re-trying the claim first (channel.c
  *                            re-tries). It lost a wakeup when the consumer woke one sleeper per
  *                            freed slot; since it wakes all of them, it loses none
- *   JOIN_ANNOUNCEMENT        a sender about to sleep that finds senders_waiting set already skips
- *                            its own store and heavy barrier (an alternative to channel.c's
- *                            protocol: correct, but measured slower; docs/channel.md)
+ *   JOIN_ANNOUNCEMENT        (with HEAVY_SENDER) a sender about to sleep that finds
+ *                            senders_waiting set already skips its own store and heavy barrier (an
+ *                            alternative to that protocol: correct, but measured slower;
+ *                            docs/channel.md)
  *   WAKE_LEN=w               the consumer wakes sleeping senders only when the channel has drained
  *                            to at most w messages (hx_chan_len); default CAP / 2 as in channel.c
  *                            (integer division: 1 at capacity 2, 0 at capacity 1). 0 is the most
@@ -104,8 +104,8 @@
 #define FENCE_EVERY 1
 #endif
 #endif
-#if defined(JOIN_ANNOUNCEMENT) && defined(FENCE_PAIR)
-#error "JOIN_ANNOUNCEMENT relies on the announcing sender's heavy barrier, not FENCE_PAIR"
+#if defined(JOIN_ANNOUNCEMENT) && !defined(HEAVY_SENDER)
+#error "JOIN_ANNOUNCEMENT relies on the announcing sender's heavy barrier: add HEAVY_SENDER"
 #endif
 #if defined(CONSUMER_STOPS) && (defined(NO_CLOSE) || defined(CONSUMER_CLOSES))
 #error "CONSUMER_STOPS closes the channel itself"
@@ -539,8 +539,8 @@ proctype producer(byte me)
 				fi;
 #endif
 				/*
-				 * e = load(space_event); store(senders_waiting, 1); heavy barrier (FENCE_PAIR:
-				 * a seq_cst fence); re-try. Without FENCE_PAIR the plain store
+				 * e = load(space_event); store(senders_waiting, 1); seq_cst fence (channel.c;
+				 * HEAVY_SENDER: heavy barrier); re-try. With HEAVY_SENDER the plain store
 				 * waits in the buffer until the barrier or a load by the consumer drains it;
 				 * an exchange (locked) would drain it at once, which TSO allows the store
 				 * too: its runs are among these. Nothing here clears the flag: the consumer
@@ -569,7 +569,7 @@ proctype producer(byte me)
 				announced = r;
 				r = 0;
 #endif
-#ifndef FENCE_PAIR
+#ifdef HEAVY_SENDER
 				if
 				:: !announced -> d_step { buffer_store(me, A_SENDERS, 1); printf("MSC: producer %d: senders_waiting = 1 (buffered), heavy barrier, re-try\n", me) }
 				:: else -> skip
@@ -601,7 +601,7 @@ proctype producer(byte me)
 #endif
 #else
 				/*
-				 * FENCE_PAIR: store(senders_waiting, 1); seq_cst fence: one step, the fence draining the
+				 * store(senders_waiting, 1); seq_cst fence: one step, the fence draining the
 				 * buffer with the flag store last (nobody can see the store before the fence
 				 * but the sender, which does not read it). Then the re-try, a step of its own:
 				 * other processes may run between the fence and its loads.
@@ -822,7 +822,7 @@ proctype consumer()
 {
 	byte head, taken, r, outcome;
 	byte queued;              /* hx_chan_len() in notify_space; 0 outside that step */
-#ifdef FENCE_PAIR
+#ifndef HEAVY_SENDER
 	byte unfenced;            /* slots freed since the consumer's last fence */
 #endif
 #ifdef CONSUMER_STOPS
@@ -895,7 +895,7 @@ proctype consumer()
 		 * step drains what is left. So every split run has a joined one with the same loads,
 		 * results and state from the tail load on. A flag load that reads 0 ends here.
 		 */
-#ifdef FENCE_PAIR
+#ifndef HEAVY_SENDER
 		/* Once FENCE_EVERY slots were freed since the last fence: a seq_cst fence (our
 		 * buffer drains), a step of its own before the flag load. */
 		d_step {
