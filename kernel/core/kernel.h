@@ -56,10 +56,10 @@ const char *hx_selftest_failed(const char *fmt, ...) HX_PRINTF(1, 2);
 const char *hx_selftest_mismatch(const char *what, long got, long want);
 
 /* HX_SELFTEST_EXPECT - return the mismatch from the enclosing test unless @call gives @want. */
-#define HX_SELFTEST_EXPECT(what, call, want)                                 \
-	do {                                                                 \
-		long got_ = (call);                                          \
-		if (got_ != (long)(want))                                    \
+#define HX_SELFTEST_EXPECT(what, call, want)                                   \
+	do {                                                                   \
+		long got_ = (call);                                            \
+		if (got_ != (long)(want))                                      \
 			return hx_selftest_mismatch(what, got_, (long)(want)); \
 	} while (0)
 

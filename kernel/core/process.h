@@ -27,11 +27,11 @@ HX_BEGIN_DECLS
 #define HX_PROCESS_MAX 64 /* live processes, zombies included */
 
 struct hx_process_stats {
-	uint64_t spawned;  /* processes created since boot */
-	uint64_t exited;   /* ended by exit */
-	uint64_t killed;   /* ended by a CPU exception */
-	uint32_t live;     /* records held now (running and zombies) */
-	uint32_t zombies;  /* ended, not yet collected */
+	uint64_t spawned; /* processes created since boot */
+	uint64_t exited;  /* ended by exit */
+	uint64_t killed;  /* ended by a CPU exception */
+	uint32_t live;    /* records held now (running and zombies) */
+	uint32_t zombies; /* ended, not yet collected */
 };
 
 /*

@@ -34,29 +34,29 @@ HX_BEGIN_DECLS
 #define HX_TASK_PRIO_HIGH   3
 #define HX_TASK_PRIO_LEVELS 4
 
-#define HX_TASK_NAME_MAX     15
-#define HX_TASK_STACK_SIZE   (16u * 1024)
-#define HX_TASK_SLICE_TICKS  2 /* ticks a task runs before an equal one gets the CPU */
+#define HX_TASK_NAME_MAX    15
+#define HX_TASK_STACK_SIZE  (16u * 1024)
+#define HX_TASK_SLICE_TICKS 2 /* ticks a task runs before an equal one gets the CPU */
 
 enum hx_task_state {
 	HX_TASK_RUNNABLE = 0, /* in a run queue */
 	HX_TASK_RUNNING = 1,  /* on the CPU */
 	HX_TASK_BLOCKED = 2,  /* waiting on a futex word and/or a deadline */
-	HX_TASK_DEAD = 3,     /* exited; its stack is freed by join or, if detached, the scheduler */
+	HX_TASK_DEAD = 3, /* exited; its stack is freed by join or, if detached, the scheduler */
 };
 
 struct hx_task;
 struct hx_vm;
 
 struct hx_sched_stats {
-	uint64_t ticks;          /* timer ticks since the scheduler started */
-	uint64_t switches;       /* context switches */
-	uint64_t preemptions;    /* of those, forced by the tick or a wakeup */
-	uint64_t futex_waits;    /* hx_futex_wait calls that slept */
-	uint64_t futex_wakes;    /* tasks woken by hx_futex_wake */
-	uint64_t timeouts;       /* sleeps ended by their deadline */
-	uint32_t tasks;          /* live tasks (not yet freed), idle included */
-	uint32_t runnable;       /* in run queues now */
+	uint64_t ticks;       /* timer ticks since the scheduler started */
+	uint64_t switches;    /* context switches */
+	uint64_t preemptions; /* of those, forced by the tick or a wakeup */
+	uint64_t futex_waits; /* hx_futex_wait calls that slept */
+	uint64_t futex_wakes; /* tasks woken by hx_futex_wake */
+	uint64_t timeouts;    /* sleeps ended by their deadline */
+	uint32_t tasks;       /* live tasks (not yet freed), idle included */
+	uint32_t runnable;    /* in run queues now */
 };
 
 /*

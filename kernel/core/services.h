@@ -24,7 +24,8 @@ HX_BEGIN_DECLS
 struct hx_bus;
 struct hx_router;
 
-/* hx_services_start - start everything above. Boot task, once, after hx_sched_init and hx_vm_init. */
+/* hx_services_start - start everything above. Boot task, once, after hx_sched_init and hx_vm_init.
+ */
 void hx_services_start(void);
 
 struct hx_bus *hx_services_bus(void);

@@ -854,7 +854,8 @@ TEST_CASE("spawn and wait: ENOSYS without a backend, arguments checked first", "
 	REQUIRE(hx_syscall_set_process_ops(nullptr) == nullptr);
 	CHECK(sys(HX_SYS_spawn, p.user(0)) == -HX_ENOSYS);
 	CHECK(sys(HX_SYS_wait, 3, 0, HX_NOWAIT) == -HX_ENOSYS);
-	// The table's rules come before the handler: a bad pointer is EFAULT even without a backend.
+	// The table's rules come before the handler: a bad pointer is EFAULT even without a
+	// backend.
 	CHECK(sys(HX_SYS_spawn, kKernelAddr) == -HX_EFAULT);
 	CHECK(sys(HX_SYS_wait, 0, 0, HX_NOWAIT) == -HX_EINVAL);
 	CHECK(sys(HX_SYS_wait, uint64_t(HX_PID_MAX) + 1, 0, HX_NOWAIT) == -HX_EINVAL);

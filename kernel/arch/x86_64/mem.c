@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The four functions gcc may call even in freestanding code (for struct copies, initialisers and
- * the hx_mem* builtins), here because neither the kernel nor the user programs have a libc. rep movsb/stosb: short, and fast on
- * CPUs with ERMS; written in asm so gcc cannot turn a loop back into a call to itself.
+ * the hx_mem* builtins), here because neither the kernel nor the user programs have a libc. rep
+ * movsb/stosb: short, and fast on CPUs with ERMS; written in asm so gcc cannot turn a loop back
+ * into a call to itself.
  */
 #include <stddef.h>
 

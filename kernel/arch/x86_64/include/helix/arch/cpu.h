@@ -65,7 +65,9 @@ static inline uint64_t hx_rdmsr(uint32_t msr)
 
 static inline void hx_wrmsr(uint32_t msr, uint64_t value)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+	__asm__ volatile("wrmsr"
+	                 :
+	                 : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
 	                 : "memory");
 }
 

@@ -18,8 +18,8 @@ HX_BEGIN_DECLS
 #define HX_TIMER_HZ_MAX     10000u
 #define HX_TIMER_HZ_DEFAULT 250u
 
-#define HX_VECTOR_PIT          32   /* legacy PIC IRQ 0 after the remap */
-#define HX_VECTOR_APIC_TIMER   48
+#define HX_VECTOR_PIT           32 /* legacy PIC IRQ 0 after the remap */
+#define HX_VECTOR_APIC_TIMER    48
 #define HX_VECTOR_APIC_SPURIOUS 0xff
 
 enum hx_timer_source {

@@ -18,8 +18,8 @@ HX_BEGIN_DECLS
 struct hx_syscall_frame {
 	uint64_t r15, r14, r13, r12, rbp, rbx;
 	uint64_t r9, r8, r10, rdx, rsi, rdi;
-	uint64_t rax; /* the syscall number on entry, the result on return */
-	uint64_t rip; /* the user's rcx */
+	uint64_t rax;    /* the syscall number on entry, the result on return */
+	uint64_t rip;    /* the user's rcx */
 	uint64_t rflags; /* the user's r11 */
 	uint64_t rsp;
 };
@@ -44,7 +44,6 @@ void hx_arch_syscall_return(struct hx_syscall_frame *frame);
 
 /* hx_arch_enter_user - jump to ring 3 at @rip with stack @rsp (syscall.S). Never returns. */
 HX_NORETURN void hx_arch_enter_user(uint64_t rip, uint64_t rsp);
-
 
 HX_END_DECLS
 
