@@ -324,6 +324,26 @@ int hx_futex_wait(HX_ATOMIC(uint32_t) *word, uint32_t expected, uint64_t deadlin
 	return result;
 }
 
+/* The waiter on @word to wake first: the highest priority, the longest waiting among equals (a
+ * bucket is in arrival order). NULL when nobody waits on @word. Interrupts off. */
+static struct hx_task *best_waiter(struct list *bucket, HX_ATOMIC(uint32_t) *word)
+{
+	struct hx_task *best = NULL;
+
+	for (struct list *pos = bucket->next; pos != bucket; pos = pos->next) {
+		struct hx_task *task = TASK_OF(pos, run);
+
+		if (task->word == word && (!best || task->prio > best->prio))
+			best = task;
+	}
+	return best;
+}
+
+/*
+ * Wakes the @count best waiters, highest priority first, so that a partial wake never leaves a
+ * high-priority task waiting behind a lower one it woke instead (the channel's wake relay wakes
+ * one sender, which wakes the rest: ipc/channel.c). HX_WAKE_ALL wakes every waiter in one pass.
+ */
 int hx_futex_wake(HX_ATOMIC(uint32_t) *word, uint32_t count)
 {
 	struct list *bucket, *pos;
@@ -334,15 +354,24 @@ int hx_futex_wake(HX_ATOMIC(uint32_t) *word, uint32_t count)
 		return 0;
 	flags = hx_irq_save();
 	bucket = bucket_of(word);
-	pos = bucket->next;
-	while (pos != bucket && (uint32_t)woken < count) {
-		struct hx_task *task = TASK_OF(pos, run);
+	if (count == HX_WAKE_ALL) {
+		pos = bucket->next;
+		while (pos != bucket) {
+			struct hx_task *task = TASK_OF(pos, run);
 
-		pos = pos->next;
-		if (task->word != word)
-			continue;
-		wake(task, false);
-		woken++;
+			pos = pos->next;
+			if (task->word != word)
+				continue;
+			wake(task, false);
+			woken++;
+		}
+	} else {
+		struct hx_task *task;
+
+		while ((uint32_t)woken < count && (task = best_waiter(bucket, word))) {
+			wake(task, false);
+			woken++;
+		}
 	}
 	stats.futex_wakes += (uint64_t)woken;
 	hx_irq_restore(flags);

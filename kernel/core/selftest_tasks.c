@@ -192,6 +192,57 @@ static const char *sched_priority(void)
 	return why;
 }
 
+/* A partial wake picks the highest-priority waiter, not the longest waiting. */
+struct wake_order {
+	_Atomic uint32_t word;
+	_Atomic int first; /* the priority of the first waiter woken, -1 before */
+};
+
+struct order_waiter_arg {
+	struct wake_order *order;
+	int prio;
+};
+
+static void order_waiter(void *opaque)
+{
+	struct order_waiter_arg *arg = opaque;
+	int none = -1;
+
+	(void)hx_futex_wait(&arg->order->word, 0, HX_FOREVER);
+	(void)atomic_compare_exchange_strong(&arg->order->first, &none, arg->prio);
+}
+
+static const char *sched_wake_order(void)
+{
+	struct wake_order w = { 0, -1 };
+	struct order_waiter_arg args[2] = { { &w, HX_TASK_PRIO_LOW }, { &w, HX_TASK_PRIO_HIGH } };
+	struct hx_task *tasks[2] = { NULL, NULL };
+	const char *why = NULL;
+	int err, woken;
+
+	/* The low task waits first (it runs while we sleep), then the high one (at once). */
+	if ((err = hx_task_create("low", HX_TASK_PRIO_LOW, order_waiter, &args[0], &tasks[0])))
+		return failed("hx_task_create: %s", hx_error_name(err));
+	hx_task_sleep_until(hx_time_ns() + 10 * MS);
+	if ((err = hx_task_create("high", HX_TASK_PRIO_HIGH, order_waiter, &args[1], &tasks[1])))
+		why = failed("hx_task_create: %s", hx_error_name(err));
+	if (!why) {
+		woken = hx_futex_wake(&w.word, 1);
+		if (woken != 1)
+			why = failed("hx_futex_wake(1) woke %d tasks", woken);
+		else if (atomic_load(&w.first) != HX_TASK_PRIO_HIGH)
+			/* A woken high-priority task runs before the waker's next line (above). */
+			why =
+			    "hx_futex_wake(1) woke the low-priority waiter, not the high-priority "
+			    "one that waited after it";
+	}
+	atomic_store(&w.word, 1);
+	(void)hx_futex_wake(&w.word, HX_WAKE_ALL);
+	if (join_all(tasks, 2, 1000) && !why)
+		why = "the waiters did not end";
+	return why;
+}
+
 /* Deadlines: sleep and futex timeouts end on time (not early, at most a few ticks late). */
 static const char *sched_deadlines(void)
 {
@@ -331,7 +382,8 @@ const char *hx_selftest_sched(void)
 	const char *why;
 
 	if ((why = sched_timer()) || (why = sched_preemption()) || (why = sched_priority()) ||
-	    (why = sched_deadlines()) || (why = sched_lifecycle()) || (why = sched_tick_events()))
+	    (why = sched_wake_order()) || (why = sched_deadlines()) || (why = sched_lifecycle()) ||
+	    (why = sched_tick_events()))
 		return why;
 	return NULL;
 }
