@@ -49,6 +49,8 @@ struct hx_chan {
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
 	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
 	uint64_t unfenced_frees; /* the consumer's own: slots freed since its last fence */
+	/* Its last receive was HX_NOWAIT (it polls): senders about to sleep do not yield to it. */
+	HX_ATOMIC(uint32_t) consumer_polls;
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
 	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
@@ -57,9 +59,12 @@ struct hx_chan {
 	HX_ATOMIC(uint32_t) senders_waiting;
 	HX_ATOMIC(uint32_t) closed;
 
-	/* Slow paths only: futex words and counters. */
+	/* Slow paths only: futex words, the wake relay and counters. */
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint32_t) data_event;
 	HX_ATOMIC(uint32_t) space_event;
+	/* Set by the consumer when it wakes one sleeping sender, taken by the first sender back
+	 * from its futex_wait, which wakes all the others (notify_space). */
+	HX_ATOMIC(uint32_t) wake_relay;
 	HX_ATOMIC(uint64_t) full_events;
 	HX_ATOMIC(uint64_t) send_sleeps;
 	HX_ATOMIC(uint64_t) recv_sleeps;
@@ -231,18 +236,28 @@ static int claim_slow(struct hx_chan *chan, uint64_t *pos, uint64_t deadline_ns)
 		 * the flag load after the fence sees our flag (docs/channel.md, "Waking
 		 * senders"). */
 		full_fence();
-		/* Delay the re-try by one yield: on a busy machine the consumer may run and drain
-		 * to wake_len meanwhile, and the re-try then claims instead of sleeping (the
-		 * membarrier this fence replaced gave that delay as a side effect). Only a delay:
-		 * the handshake holds whenever the re-try runs (ipc/model, FENCE_PAIR). */
-		hx_yield();
+		/* A consumer that blocks in its receives is likely runnable behind us on this
+		 * CPU: one yield lets it drain to wake_len meanwhile, and the re-try then claims
+		 * instead of sleeping. A consumer that polls (HX_NOWAIT) holds a CPU already, and
+		 * a yield only sends the sender to the back of its own CPU's queue, behind the
+		 * poller (docs/channel.md, "Yield only to a blocking consumer"). Relaxed: a hint.
+		 * Only a delay either way: the handshake holds whenever the re-try runs
+		 * (ipc/model). */
+		if (!atomic_load_explicit(&chan->consumer_polls, memory_order_relaxed))
+			hx_yield();
 		err = try_claim(chan, pos);
 		if (err == -HX_EAGAIN) {
 			count(&chan->send_sleeps);
-			/* Woken, timed out or the event moved: re-try the claim before the loop
-			 * looks at the deadline, so a sender past its deadline still takes the
-			 * space a wake announced rather than failing next to it. */
 			hx_futex_wait(&chan->space_event, event, deadline_ns);
+			/* Woken, timed out or the event moved: first pass on a wake the consumer
+			 * left to the first sender back (notify_space). Relaxed load: a hint; the
+			 * exchange takes it once. */
+			if (atomic_load_explicit(&chan->wake_relay, memory_order_relaxed) &&
+			    atomic_exchange_explicit(&chan->wake_relay, 0, memory_order_relaxed))
+				hx_futex_wake(&chan->space_event, HX_WAKE_ALL);
+			/* Then re-try the claim before the loop looks at the deadline, so a sender
+			 * past its deadline still takes the space a wake announced rather than
+			 * failing next to it. */
 			err = try_claim(chan, pos);
 		}
 		if (err != -HX_EAGAIN)
@@ -301,6 +316,15 @@ static inline size_t take_ready(struct hx_chan *chan, unsigned char *dst, size_t
  * sender re-tries its claim and, finding the channel full again, sets the flag again before it
  * sleeps again; so one wake per announcement, not one per receive while anyone sleeps.
  *
+ * The consumer wakes one sleeper itself and leaves the rest to it (the wake relay): waking all of
+ * them took a polling consumer 15-40 us per wake on these machines, the woken senders preempting
+ * it inside the call, a quarter of the run at 16 producers (docs/channel.md, "The wake relay").
+ * The first sender back from futex_wait after the relay is set, woken or not, takes it and wakes
+ * everyone. So every sleeper is still woken: one queued before the bump is dequeued by our wake
+ * or by the relay's wake-all, which comes after the bump, and one that comes later loaded the
+ * bumped event, so its flag store came after our clear and stays for a later receive. A relay
+ * nobody takes (the flag was stale: nobody slept) costs the next sender back one needless wake.
+ *
  * The flag load is ordered after our frees only by a compiler barrier, except once every
  * fence_every (capacity - wake_len) freed slots, when a seq_cst fence pairs with the one a sender
  * makes between its flag store and its re-try. A sender that sleeps missed a slot we freed, say
@@ -347,7 +371,11 @@ static inline void notify_space(struct hx_chan *chan, size_t taken)
 		return;
 	/* Release: pairs with the sender's acquire load of the event before it slept. */
 	atomic_fetch_add_explicit(&chan->space_event, 1, memory_order_release);
-	hx_futex_wake(&chan->space_event, HX_WAKE_ALL);
+	/* Relaxed: the sleeper our wake dequeues sees it (a futex wake orders the waker's earlier
+	 * stores before the woken thread's return, as every futex-based lock relies on). Set after
+	 * the bump, so the sender that takes it wakes everyone queued before the bump. */
+	atomic_store_explicit(&chan->wake_relay, 1, memory_order_relaxed);
+	hx_futex_wake(&chan->space_event, 1);
 	count(&chan->wakeups);
 }
 
@@ -408,6 +436,11 @@ static int receive(struct hx_chan *chan, void *dst, size_t max, uint64_t deadlin
 	int result;
 
 	consumer_enter(chan);
+	/* Relaxed: a hint for claim_slow; written only when the receive mode changes. */
+	if (atomic_load_explicit(&chan->consumer_polls, memory_order_relaxed) !=
+	    (deadline_ns == HX_NOWAIT))
+		atomic_store_explicit(&chan->consumer_polls, deadline_ns == HX_NOWAIT,
+		                      memory_order_relaxed);
 	taken = take_ready(chan, dst, max);
 	result = HX_LIKELY(taken) ? (int)taken : take_slow(chan, dst, max, deadline_ns);
 	if (result > 0)

@@ -70,8 +70,9 @@ const struct bench_impl bench_helix = {
 	.name = "helix",
 	.summary = "helix channel (ipc/channel.c): bounded MPSC, blocking on both sides",
 	.producer_wait =
-	    "hx_chan_send(HX_FOREVER): the channel's own policy (spin 64 x pause, then "
-	    "membarrier + futex sleep until woken by the consumer)",
+	    "hx_chan_send(HX_FOREVER): the channel's own policy (spin 64 x pause, then announce "
+	    "with a seq_cst fence, one sched_yield unless the consumer polls, re-try, futex "
+	    "sleep until the consumer or the sender it woke wakes it)",
 	.consumer_spin_wait = "hx_chan_recv(HX_NOWAIT) in a loop, one pause after each -HX_EAGAIN",
 	.consumer_block_wait = "hx_chan_recv(HX_FOREVER): spin 64 x pause, then membarrier + futex "
 	                       "sleep until a producer wakes it",

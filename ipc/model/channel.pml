@@ -62,6 +62,9 @@
  *                            senders_waiting set already skips its own store and heavy barrier (an
  *                            alternative to that protocol: correct, but measured slower;
  *                            docs/channel.md)
+ *   WAKE_ALL                 the protocol before the wake relay: the consumer wakes every sleeping
+ *                            sender itself (channel.c: it wakes one and leaves the rest to the
+ *                            first sender back from futex_wait, see take_relay)
  *   WAKE_LEN=w               the consumer wakes sleeping senders only when the channel has drained
  *                            to at most w messages (hx_chan_len); default CAP / 2 as in channel.c
  *                            (integer division: 1 at capacity 2, 0 at capacity 1). 0 is the most
@@ -70,7 +73,8 @@
  *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
  *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
  *   BROKEN_NO_EVENTCOUNT     sleepers load the event word after the re-check, just before futex_wait
- *   BROKEN_WAKE_ONE          the consumer, having cleared senders_waiting, wakes one sleeper, not all
+ *   BROKEN_WAKE_ONE          the consumer, having cleared senders_waiting, wakes one sleeper and
+ *                            sets no wake relay: nobody wakes the others
  *   BROKEN_SENDER_CLEARS     a sender stores senders_waiting = 0 after each attempt (as it used to
  *                            decrement a count of waiters), erasing another sender's announcement
  *   BROKEN_WAKE_LEN_AFTER_CLEAR  the consumer exchanges senders_waiting to 0 first and then, finding
@@ -151,6 +155,8 @@ byte slot_msg[CAP];           /* the message: written before the seq store that 
 bit  consumer_waiting;        /* plain stores by the consumer, exchange by producers */
 bit  closed;                  /* plain (release) store by close; read by the consumer */
 bit  senders_waiting;         /* plain stores of 1 by senders, exchange to 0 by the consumer */
+bit  wake_relay;              /* set by the consumer's wake, exchanged to 0 by a sender back from
+                                 futex_wait, which then wakes every sleeper */
 
 /*
  * The eventcounts data_event and space_event (futex words). Their values matter only through
@@ -392,6 +398,36 @@ inline futex_wake_all(me, w)
 	}
 }
 
+/*
+ * The wake relay (channel.c, notify_space and claim_slow). The consumer, having cleared
+ * senders_waiting and bumped space_event, stores wake_relay = 1 and wakes one sleeper; every sender
+ * back from futex_wait on space_event (woken, timed out, or the word had moved) first loads
+ * wake_relay and, when set, exchanges it to 0 and wakes every sleeper. take_relay is the load and
+ * the exchange as one step (inside the atomic step of the return: the futex call has just drained
+ * the sender's buffer, and a load of 0 makes no exchange). WAKE_ALL: the protocol before the relay,
+ * the consumer wakes every sleeper itself and nobody relays.
+ */
+inline take_relay(me, r)
+{
+#ifdef WAKE_ALL
+	r = 0
+#else
+	r = wake_relay;
+	if
+	:: r -> wake_relay = 0; printf("MSC: producer %d takes the wake relay\n", me)
+	:: else -> skip
+	fi
+#endif
+}
+
+inline relay_wake(me, r)
+{
+	if
+	:: r -> futex_wake_all(me, SPACE); r = 0
+	:: else -> skip
+	fi
+}
+
 /* ---- ghost state for the properties ----------------------------------------------------------- */
 
 #define M_NONE     0
@@ -630,13 +666,15 @@ proctype producer(byte me)
 						:: r == W_TIMEDOUT -> late = 1
 						:: me == 0 && r == W_WOKEN -> late = 1  /* woken, but past the deadline too */
 						:: true -> skip
-						fi
+						fi;
+						r = 0;
+						take_relay(me, r)
 					};
+					relay_wake(me, r);
 					if
-					:: late -> r = 0; outcome = 0; goto failed
+					:: late -> outcome = 0; goto failed
 					:: else -> skip
 					fi;
-					r = 0;
 					try_claim(me, m, pos, seq, outcome)
 #elif defined(FINE_CLAIM)
 					atomic {
@@ -645,11 +683,15 @@ proctype producer(byte me)
 						:: r == W_TIMEDOUT -> late = 1
 						:: else -> skip
 						fi;
-						r = 0
+						r = 0;
+						take_relay(me, r)
 					};
+					relay_wake(me, r);
 					try_claim(me, m, pos, seq, outcome)
 #else
-					/* the loop's deadline check comes after this claim: a timeout just sets late */
+					/* the loop's deadline check comes after this claim: a timeout just sets late.
+					 * Without the relay the claim joins the return's step; a sender that took
+					 * it wakes everyone first, a step of its own, and then claims. */
 					atomic {
 						futex_return(me, SPACE, r);
 						if
@@ -657,8 +699,16 @@ proctype producer(byte me)
 						:: else -> skip
 						fi;
 						r = 0;
-						claim_once(me, m, pos, seq, outcome)
-					}
+						take_relay(me, r);
+						if
+						:: !r -> claim_once(me, m, pos, seq, outcome)
+						:: else -> skip
+						fi
+					};
+					if
+					:: r -> relay_wake(me, r); try_claim(me, m, pos, seq, outcome)
+					:: else -> skip
+					fi
 #endif
 				:: else -> skip
 				fi;
@@ -945,10 +995,19 @@ proctype consumer()
 			if
 			:: r ->
 				d_step { drain(CONS); current[SPACE] = 0 };
-#ifdef BROKEN_WAKE_ONE
-				futex_wake(CONS, SPACE, 1)
-#else
+#if defined(WAKE_ALL)
 				futex_wake_all(CONS, SPACE)
+#else
+				/*
+				 * store(wake_relay, 1), then futex_wake(space_event, 1). The store is
+				 * plain and the call drains it: modelled as a step that writes memory
+				 * before the wake's step, so other processes may read it in between or
+				 * not (either is a TSO run). BROKEN_WAKE_ONE: no relay.
+				 */
+#ifndef BROKEN_WAKE_ONE
+				d_step { wake_relay = 1; printf("MSC: consumer sets the wake relay\n") };
+#endif
+				futex_wake(CONS, SPACE, 1)
 #endif
 			:: else -> skip
 			fi

@@ -744,6 +744,52 @@ TEST_CASE("a receive wakes the sender asleep on a full channel", "[channel][wake
 	CHECK(s.recv_sleeps == 0);
 }
 
+// The consumer wakes one sleeping sender and leaves the others to it (the wake relay,
+// docs/channel.md): every sender asleep on a full channel must still get its message in. A
+// relay that went missing leaves senders asleep next to an empty channel, and the receive
+// with a deadline below reports it instead of hanging.
+TEST_CASE("draining a full channel wakes every sender asleep on it", "[channel][wake]")
+{
+	const uint64_t capacity = 4;
+	const int senders = 6;
+	chan_holder chan(capacity, sizeof(uint64_t));
+	for (uint64_t i = 0; i < capacity; i++)
+		REQUIRE(hx_chan_send(chan, &i, HX_NOWAIT) == 0);
+
+	std::atomic<int> sent{ 0 }, failed{ 0 };
+	std::vector<std::thread> threads;
+	for (int i = 0; i < senders; i++) {
+		threads.emplace_back([&, i] {
+			uint64_t v = 100 + uint64_t(i);
+			(hx_chan_send(chan, &v, HX_FOREVER) == 0 ? sent : failed)++;
+		});
+	}
+	wait_until([&] { return send_sleeps(chan) >= uint64_t(senders); });
+
+	std::vector<bool> seen(senders, false);
+	for (uint64_t i = 0; i < capacity + uint64_t(senders); i++) {
+		uint64_t out = 0;
+		int err = hx_chan_recv(chan, &out, hx_time_ns() + 5000000000ull);
+		INFO("receive " << i << " of " << capacity + senders << ": " << hx_error_name(err)
+		                << " (" << sent.load() << " senders done)");
+		REQUIRE(err == 0);
+		if (i < capacity) {
+			CHECK(out == i);
+		} else {
+			REQUIRE(out >= 100);
+			REQUIRE(out < 100 + uint64_t(senders));
+			CHECK_FALSE(seen[out - 100]);
+			seen[out - 100] = true;
+		}
+	}
+	for (auto &t : threads)
+		t.join();
+	CHECK(sent.load() == senders);
+	CHECK(failed.load() == 0);
+	CHECK(hx_chan_len(chan) == 0);
+	CHECK(stats_of(chan).wakeups >= 1);
+}
+
 TEST_CASE("ping-pong between two threads through two channels", "[channel][wake]")
 {
 	// Each side blocks on every message, so sleeps and wakes happen many times over.
