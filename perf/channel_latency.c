@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/futex.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -749,7 +751,7 @@ struct run {
 
 	atomic_int ready;
 	atomic_int attach_failed;
-	atomic_bool go;
+	atomic_uint go; /* a futex word: 0 until the start */
 	atomic_bool stop;
 	_Alignas(CACHELINE) atomic_uint_fast64_t progress; /* messages received, for the watchdog */
 	_Alignas(CACHELINE) atomic_bool consumer_done;
@@ -770,13 +772,18 @@ struct run {
 	struct placement producer_place[MAX_PRODUCERS];
 };
 
+/*
+ * Every thread of a run sleeps on the go word until the start, and the start wakes them all, so
+ * they begin from the same scheduler state. A start that spun on sched_yield left each thread's
+ * state to how often it had yielded while the others were created (Linux's EEVDF moves a yielding
+ * thread's virtual deadline back by a slice per yield): perf/README.md, "The start of a run".
+ */
 static void wait_for_go(struct run *run)
 {
 	atomic_fetch_add(&run->ready, 1);
-	while (!atomic_load_explicit(&run->go, memory_order_acquire)) {
-		/* More threads than CPUs: let the others get ready too. */
-		sched_yield();
-	}
+	/* Acquire: pairs with the release store of go; the futex only sleeps. */
+	while (!atomic_load_explicit(&run->go, memory_order_acquire))
+		syscall(SYS_futex, &run->go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
 /*
@@ -1027,7 +1034,8 @@ static void run_multi(const struct bench_impl *impl, int producers, size_t capac
 	go_ticks = now_ticks() - run->t0;
 	go_ns = (double)bench_mono_ns();
 	last_progress_ns = go_ns;
-	atomic_store_explicit(&run->go, true, memory_order_release);
+	atomic_store_explicit(&run->go, 1, memory_order_release);
+	syscall(SYS_futex, &run->go, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 
 	/* The watchdog: wait for the consumer, checking progress every 20 ms. */
 	for (;;) {
