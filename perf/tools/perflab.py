@@ -447,6 +447,35 @@ def compare_docs(base, new, threshold=THRESHOLD, alpha=ALPHA):
     return rows
 
 
+# ---------------------------------------------------------------------------------------------
+# One implementation against another in the same runs
+
+def versus_rows(doc, a, b, metric="real_time"):
+    """For every configuration that implementations @a and @b both ran (run names
+    SUITE/@a/REST and SUITE/@b/REST) with at least one successful repetition each: the medians
+    of @metric, their ratio a / b and the Mann-Whitney p, sorted by REST. Repetitions whose status
+    is not ok (stalled, error) are left out."""
+    samples = {}
+    for e in doc["benchmarks"]:
+        if e.get("run_type") != "iteration" or e.get("status", "ok") != "ok":
+            continue
+        if isinstance(e.get(metric), (int, float)):
+            samples.setdefault(e["run_name"], []).append(float(e[metric]))
+    rows = []
+    for name, xs in samples.items():
+        parts = name.split("/")
+        if len(parts) < 3 or parts[1] != a:
+            continue
+        ys = samples.get("/".join([parts[0], b] + parts[2:]))
+        if not ys:
+            continue
+        ma, mb = median(xs), median(ys)
+        rows.append({"config": "/".join(parts[2:]), "a": ma, "b": mb,
+                     "ratio": ma / mb if mb else math.nan, "p": mann_whitney(xs, ys)[1],
+                     "n_a": len(xs), "n_b": len(ys)})
+    return sorted(rows, key=lambda r: r["config"])
+
+
 def fmt_ns(v):
     if v is None or not isinstance(v, (int, float)) or not math.isfinite(v):
         return "-"
@@ -868,6 +897,22 @@ def cmd_compare(a):
                                  a.alpha) else 0
 
 
+def cmd_versus(a):
+    doc = load_doc(a.result)
+    rows = [r for r in versus_rows(doc, a.a, a.b, a.metric)
+            if not a.filter or any(f in r["config"] for f in a.filter.split(","))]
+    if not rows:
+        die("%s: no configuration that both %s and %s ran" % (a.result, a.a, a.b), 1)
+    print("| configuration | %s | %s | %s / %s | p | runs |" % (a.a, a.b, a.a, a.b))
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        p = "< 0.0001" if r["p"] < 0.0001 else "%.2g" % r["p"]
+        print("| %s | %s | %s | %.2f | %s | %d / %d |" % (r["config"], fmt_ns(r["a"]),
+                                                       fmt_ns(r["b"]), r["ratio"], p,
+                                                       r["n_a"], r["n_b"]))
+    return 0
+
+
 def cmd_check(a):
     doc = load_doc(a.result)
     problems = check_doc(doc)
@@ -980,11 +1025,18 @@ def main(argv=None):
     k = sub.add_parser("check", help="check a result file's shape")
     k.add_argument("result")
 
+    v = sub.add_parser("versus", help="one implementation against another in the same runs")
+    v.add_argument("result")
+    v.add_argument("a", metavar="IMPL_A")
+    v.add_argument("b", metavar="IMPL_B")
+    v.add_argument("--metric", default="real_time")
+    v.add_argument("--filter", help="only configurations containing one of these (S,T,...)")
+
     a = p.parse_args(argv)
     if a.cmd == "run" and a.compare and not os.path.exists(a.compare):
         die("--compare %s: no such file" % a.compare)
     return {"run": cmd_run, "compare": cmd_compare, "dashboard": cmd_dashboard,
-            "check": cmd_check}[a.cmd](a)
+            "check": cmd_check, "versus": cmd_versus}[a.cmd](a)
 
 
 def positive_int(text):

@@ -127,6 +127,38 @@ class Reports(unittest.TestCase):
                                             "router_call": self.router()},
                                            commit, False, "default", 9, date))
 
+    def test_versus(self):
+        doc = suite_doc("channel_latency", {
+            "channel_latency/helix/producers:8/capacity:64/msg:8/consumer:spin": samples(30, 12),
+            "channel_latency/wfcqueue/producers:8/capacity:64/msg:8/consumer:spin":
+                samples(45, 12, seed=3),
+            # One stalled repetition is left out, not counted as a sample.
+            "channel_latency/helix/producers:16/capacity:64/msg:8/consumer:spin":
+                samples(50, 11) + [None],
+            "channel_latency/wfcqueue/producers:16/capacity:64/msg:8/consumer:spin":
+                samples(50, 12, seed=5),
+            # No wfcqueue counterpart: not a row.
+            "channel_latency/helix/producers:1/capacity:64/msg:8/consumer:spin": samples(10, 12),
+            # Every repetition stalled: not a row either.
+            "channel_latency/helix/producers:2/capacity:64/msg:8/consumer:spin": [None] * 12,
+            "channel_latency/wfcqueue/producers:2/capacity:64/msg:8/consumer:spin":
+                samples(40, 12),
+        }, 12)
+        rows = perflab.versus_rows(doc, "helix", "wfcqueue")
+        self.assertEqual([r["config"] for r in rows],
+                         ["producers:16/capacity:64/msg:8/consumer:spin",
+                          "producers:8/capacity:64/msg:8/consumer:spin"])
+        same, faster = rows
+        self.assertEqual((same["n_a"], same["n_b"]), (11, 12))
+        self.assertGreater(same["p"], 0.01)
+        self.assertAlmostEqual(faster["ratio"], faster["a"] / faster["b"])
+        self.assertAlmostEqual(faster["ratio"], 30 / 45, delta=0.03)
+        self.assertLess(faster["p"], 0.0001)
+        # Swapping the two swaps the ratio.
+        back = perflab.versus_rows(doc, "wfcqueue", "helix")[1]
+        self.assertAlmostEqual(back["ratio"], 1 / faster["ratio"])
+        self.assertEqual(perflab.versus_rows(doc, "helix", "nosuch"), [])
+
     def test_merge_shape(self):
         doc = self.merged()
         self.assertEqual(perflab.check_doc(doc), [])
