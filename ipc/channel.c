@@ -49,7 +49,8 @@ struct hx_chan {
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
 	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
 	uint64_t unfenced_frees; /* the consumer's own: slots freed since its last fence */
-	/* Its last receive was HX_NOWAIT (it polls): senders about to sleep do not yield to it. */
+	/* The last time it found the channel empty it was receiving with HX_NOWAIT (it polls):
+	 * senders about to sleep do not yield to it. */
 	HX_ATOMIC(uint32_t) consumer_polls;
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
@@ -395,6 +396,12 @@ static int empty_status(const struct hx_chan *chan)
 /* Waits until at least one message is ready (then takes up to @max), a close, or the deadline. */
 static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint64_t deadline_ns)
 {
+	/* Relaxed: a hint for claim_slow, recorded here rather than on every receive: how the
+	 * consumer waits when it finds nothing is what a sender about to sleep needs to know. */
+	if (atomic_load_explicit(&chan->consumer_polls, memory_order_relaxed) !=
+	    (deadline_ns == HX_NOWAIT))
+		atomic_store_explicit(&chan->consumer_polls, deadline_ns == HX_NOWAIT,
+		                      memory_order_relaxed);
 	for (;;) {
 		size_t taken;
 		uint32_t event;
@@ -436,11 +443,6 @@ static int receive(struct hx_chan *chan, void *dst, size_t max, uint64_t deadlin
 	int result;
 
 	consumer_enter(chan);
-	/* Relaxed: a hint for claim_slow; written only when the receive mode changes. */
-	if (atomic_load_explicit(&chan->consumer_polls, memory_order_relaxed) !=
-	    (deadline_ns == HX_NOWAIT))
-		atomic_store_explicit(&chan->consumer_polls, deadline_ns == HX_NOWAIT,
-		                      memory_order_relaxed);
 	taken = take_ready(chan, dst, max);
 	result = HX_LIKELY(taken) ? (int)taken : take_slow(chan, dst, max, deadline_ns);
 	if (result > 0)
