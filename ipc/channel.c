@@ -108,11 +108,11 @@ static inline void copy_message(void *dst, const void *src, size_t size)
 }
 
 /*
- * A seq_cst fence: the store-load barrier of the sleeping senders' handshake (notify_space).
- * Out of line because GCC refuses atomic_thread_fence inlined under -fsanitize=thread (-Wtsan);
- * it runs only on a sender's way to sleep and once per fence_every receives, where a call is
- * nothing next to the fence. ThreadSanitizer does not model fences: every access they order here
- * is atomic, so it has nothing to miss.
+ * A seq_cst fence: the store-load barrier of the sleeping senders' handshake (notify_space) and of
+ * the consumer's tail check (take_slow). Out of line because GCC refuses atomic_thread_fence
+ * inlined under -fsanitize=thread (-Wtsan); it runs only on a sleeper's way to sleep and once per
+ * fence_every receives, where a call is nothing next to the fence. ThreadSanitizer does not model
+ * fences: every access they order here is atomic, so it has nothing to miss.
  */
 static __attribute__((noinline)) void full_fence(void)
 {
@@ -168,9 +168,11 @@ static inline int try_claim(struct hx_chan *chan, uint64_t *out)
 		    (int64_t)(atomic_load_explicit(&slot_at(chan, pos)->seq, memory_order_acquire) -
 		              2 * pos);
 		if (diff == 0) {
-			/* Relaxed: the CAS only decides who owns the position (see above). */
+			/* Seq_cst on success (on x86 the same locked cmpxchg as relaxed): the
+			 * slot's seq orders the data, but this orders the claim before publish's
+			 * load of consumer_waiting, for the consumer's tail check in take_slow. */
 			if (atomic_compare_exchange_weak_explicit(&chan->tail, &pos, pos + 1,
-			                                          memory_order_relaxed,
+			                                          memory_order_seq_cst,
 			                                          memory_order_relaxed)) {
 				*out = pos;
 				return 0;
@@ -203,7 +205,9 @@ static inline void publish(struct hx_chan *chan, uint64_t pos, const void *msg)
 	atomic_store_explicit(&slot->seq, 2 * pos + 1, memory_order_release);
 	/* Pairs with hx_barrier_heavy in take_slow: we see its flag, or it sees our seq. */
 	hx_barrier_light();
-	if (HX_UNLIKELY(atomic_load_explicit(&chan->consumer_waiting, memory_order_relaxed)))
+	/* Seq_cst (a plain load on x86): after our seq_cst claim, so a consumer whose tail check
+	 * missed the claim has its flag seen here (take_slow). */
+	if (HX_UNLIKELY(atomic_load_explicit(&chan->consumer_waiting, memory_order_seq_cst)))
 		wake_consumer(chan);
 }
 
@@ -422,8 +426,21 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 		/* Acquire: pairs with the release bump in wake_consumer and close. */
 		event = atomic_load_explicit(&chan->data_event, memory_order_acquire);
 		atomic_store_explicit(&chan->consumer_waiting, 1, memory_order_relaxed);
-		/* Pairs with hx_barrier_light in publish: it sees our flag, or we see its seq. */
-		hx_barrier_heavy();
+		/*
+		 * The tail check (docs/channel.md): with the fence, our flag is ordered before the
+		 * tail load. If no position past head is claimed, any producer claims later: its
+		 * seq_cst claim comes after our fence, so its seq_cst flag load in publish sees our
+		 * flag and it wakes us. Only claims we can see, made before our flag, need the
+		 * asymmetric barrier: their producers may have loaded the flag before our store.
+		 * The barrier is a membarrier hosted, 8-10 us on these VMs while another thread of
+		 * the process runs (an IPI), so the common case, an empty channel, skips it.
+		 */
+		full_fence();
+		if ((atomic_load_explicit(&chan->tail, memory_order_relaxed) & ~CLOSED) !=
+		    atomic_load_explicit(&chan->head, memory_order_relaxed))
+			/* Pairs with hx_barrier_light in publish: it sees our flag, or we see its
+			 * seq. */
+			hx_barrier_heavy();
 		taken = take_ready(chan, dst, max);
 		if (!taken && empty_status(chan) == -HX_EAGAIN) {
 			count(&chan->recv_sleeps);

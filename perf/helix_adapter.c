@@ -74,8 +74,9 @@ const struct bench_impl bench_helix = {
 	    "with a seq_cst fence, one sched_yield unless the consumer polls, re-try, futex "
 	    "sleep until the consumer or the sender it woke wakes it)",
 	.consumer_spin_wait = "hx_chan_recv(HX_NOWAIT) in a loop, one pause after each -HX_EAGAIN",
-	.consumer_block_wait = "hx_chan_recv(HX_FOREVER): spin 64 x pause, then membarrier + futex "
-	                       "sleep until a producer wakes it",
+	.consumer_block_wait = "hx_chan_recv(HX_FOREVER): spin 64 x pause, then a seq_cst fence "
+	                       "(and a membarrier only when a claimed message is not yet "
+	                       "published) + futex sleep until a producer wakes it",
 	.bounded = true,
 	.create = helix_create,
 	.destroy = helix_destroy,

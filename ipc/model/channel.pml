@@ -20,6 +20,11 @@
  * HEAVY_SENDER models the protocol before that: a heavy barrier after the sender's store and
  * no fence in the consumer.
  *
+ * The consumer's sleep (channel.c, take_slow): store(consumer_waiting, 1); seq_cst fence; load
+ * tail (the tail check); only when a position past head is claimed, hx_barrier_heavy(); re-check.
+ * A producer's claim is a locked CAS, so its later load of consumer_waiting in publish cannot
+ * pass it: a claim the tail check missed is followed by a load that sees the flag.
+ *
  * Properties (assertions and end states):
  *  - every accepted message (CAS succeeded) is received exactly once, at the position it claimed,
  *    and a message whose send failed is never received;
@@ -65,6 +70,8 @@
  *   WAKE_ALL                 the protocol before the wake relay: the consumer wakes every sleeping
  *                            sender itself (channel.c: it wakes one and leaves the rest to the
  *                            first sender back from futex_wait, see take_relay)
+ *   HEAVY_ALWAYS             the consumer's sleep before the tail check: no fence, no tail check,
+ *                            the heavy barrier every time
  *   WAKE_LEN=w               the consumer wakes sleeping senders only when the channel has drained
  *                            to at most w messages (hx_chan_len); default CAP / 2 as in channel.c
  *                            (integer division: 1 at capacity 2, 0 at capacity 1). 0 is the most
@@ -72,6 +79,9 @@
  * Broken variants (the check expects each to fail):
  *   BROKEN_NO_HEAVY_BARRIER  hx_barrier_heavy() does nothing
  *   BROKEN_HEAVY_NOT_SELF    hx_barrier_heavy() drains the other processes' buffers, not the caller's
+ *                            (with HEAVY_ALWAYS: the tail check's fence drains the caller's anyway)
+ *   BROKEN_TAIL_CHECK_NO_FENCE  the consumer loads tail without the fence after its flag store: the
+ *                            flag may still be buffered when a producer claims, publishes and loads it
  *   BROKEN_NO_EVENTCOUNT     sleepers load the event word after the re-check, just before futex_wait
  *   BROKEN_WAKE_ONE          the consumer, having cleared senders_waiting, wakes one sleeper and
  *                            sets no wake relay: nobody wakes the others
@@ -890,15 +900,40 @@ proctype consumer()
 		do
 		:: outcome != T_EMPTY -> break
 		:: else ->
-			/* e = load(data_event); store(consumer_waiting, 1); heavy barrier; re-check */
+			/* e = load(data_event); store(consumer_waiting, 1); fence; the tail check:
+			 * the heavy barrier only when a position past head is claimed; re-check */
 #ifndef BROKEN_NO_EVENTCOUNT
 			LOAD_EVENT(DATA, CONS);
 #endif
 			store(CONS, A_WAITING, 1);
+			/* full_fence() drains our buffer; tail is written by locked instructions
+			 * only, so memory holds its value. HEAVY_ALWAYS: the protocol before the
+			 * tail check, no fence and the heavy barrier on every sleep. */
+			d_step {
+#if !defined(BROKEN_TAIL_CHECK_NO_FENCE) && !defined(HEAVY_ALWAYS)
+				drain(CONS);
+#endif
+#ifdef HEAVY_ALWAYS
+				r = 1;
+#else
+				r = ((tail & (CLOSED - 1)) != head);   /* claimed past head; r is 0 here */
+#endif
+#if defined(HEAVY_ALWAYS)
+				printf("MSC: consumer: consumer_waiting = 1 (buffered)\n")
+#elif defined(BROKEN_TAIL_CHECK_NO_FENCE)
+				printf("MSC: consumer: consumer_waiting = 1 (buffered), no fence, tail check: claimed past head = %d\n", r)
+#else
+				printf("MSC: consumer: consumer_waiting = 1, fence, tail check: claimed past head = %d\n", r)
+#endif
+			};
 			atomic {
-				barrier_heavy(CONS);
+				if
+				:: r -> barrier_heavy(CONS); printf("MSC: consumer: heavy barrier\n")
+				:: else -> skip
+				fi;
+				r = 0;
 				look(head, taken, outcome, MAXTAKE, r);
-				printf("MSC: consumer: consumer_waiting = 1 (buffered), heavy barrier, re-check: ");
+				printf("MSC: consumer: re-check: ");
 				if
 				:: outcome == T_EMPTY -> printf("empty\n")
 				:: outcome == T_MESSAGE -> printf("took a message\n")
