@@ -428,16 +428,16 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 		atomic_store_explicit(&chan->consumer_waiting, 1, memory_order_relaxed);
 		/*
 		 * The tail check (docs/channel.md): with the fence, our flag is ordered before the
-		 * tail load. If no position past head is claimed, any producer claims later: its
-		 * seq_cst claim comes after our fence, so its seq_cst flag load in publish sees our
-		 * flag and it wakes us. Only claims we can see, made before our flag, need the
-		 * asymmetric barrier: their producers may have loaded the flag before our store.
-		 * The barrier is a membarrier hosted, 8-10 us on these VMs while another thread of
-		 * the process runs (an IPI), so the common case, an empty channel, skips it.
+		 * tail load (in hx_chan_len). If no position past head is claimed, any producer
+		 * claims later: its seq_cst claim comes after our fence, so its seq_cst flag load
+		 * in publish sees our flag and it wakes us. Only claims we can see, made before our
+		 * flag, need the asymmetric barrier: their producers may have loaded the flag
+		 * before our store. The barrier is a membarrier hosted, 8-10 us on these VMs while
+		 * another thread of the process runs (an IPI), so the common case, an empty
+		 * channel, skips it.
 		 */
 		full_fence();
-		if ((atomic_load_explicit(&chan->tail, memory_order_relaxed) & ~CLOSED) !=
-		    atomic_load_explicit(&chan->head, memory_order_relaxed))
+		if (hx_chan_len(chan))
 			/* Pairs with hx_barrier_light in publish: it sees our flag, or we see its
 			 * seq. */
 			hx_barrier_heavy();

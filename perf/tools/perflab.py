@@ -455,16 +455,11 @@ def versus_rows(doc, a, b, metric="real_time"):
     SUITE/@a/REST and SUITE/@b/REST) with at least one successful repetition each: the medians
     of @metric, their ratio a / b and the Mann-Whitney p, sorted by REST. Repetitions whose status
     is not ok (stalled, error) are left out."""
-    samples = {}
-    for e in doc["benchmarks"]:
-        if e.get("run_type") != "iteration" or e.get("status", "ok") != "ok":
-            continue
-        if isinstance(e.get(metric), (int, float)):
-            samples.setdefault(e["run_name"], []).append(float(e[metric]))
+    samples = {name: s["samples"][metric] for name, s in summarize(doc["benchmarks"]).items()}
     rows = []
     for name, xs in samples.items():
         parts = name.split("/")
-        if len(parts) < 3 or parts[1] != a:
+        if not xs or len(parts) < 3 or parts[1] != a:
             continue
         ys = samples.get("/".join([parts[0], b] + parts[2:]))
         if not ys:
@@ -1029,7 +1024,7 @@ def main(argv=None):
     v.add_argument("result")
     v.add_argument("a", metavar="IMPL_A")
     v.add_argument("b", metavar="IMPL_B")
-    v.add_argument("--metric", default="real_time")
+    v.add_argument("--metric", default="real_time", choices=METRICS)
     v.add_argument("--filter", help="only configurations containing one of these (S,T,...)")
 
     a = p.parse_args(argv)
