@@ -20,6 +20,9 @@
 /* Rounds of hx_cpu_relax before a waiter sleeps: about a microsecond, a few message times. */
 #define SPIN_ROUNDS 64
 
+/* The longest the consumer spins by the clock after a wake from another CPU (take_slow). */
+#define REMOTE_SPIN_MAX_NS 20000
+
 /*
  * seq encodes the slot's state for position p (docs/channel.md): 2p free for p's producer, 2p + 1
  * holding p's message. Doubling keeps "published p" (2p + 1) apart from "free for p + C" (2p + 2C)
@@ -52,6 +55,10 @@ struct hx_chan {
 	/* The last time it found the channel empty it was receiving with HX_NOWAIT (it polls):
 	 * senders about to sleep do not yield to it. */
 	HX_ATOMIC(uint32_t) consumer_polls;
+	/* Written by the consumer only: how long it spins by the clock before it sleeps, the
+	 * latency of its last wake if a producer on another CPU made it (spin_for_message). */
+	HX_ATOMIC(uint64_t) remote_spin_ns;
+	HX_ATOMIC(uint64_t) remote_wakes;
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
 	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
@@ -66,6 +73,10 @@ struct hx_chan {
 	/* Set by the consumer when it wakes one sleeping sender, taken by the first sender back
 	 * from its futex_wait, which wakes all the others (notify_space). */
 	HX_ATOMIC(uint32_t) wake_relay;
+	/* Written by the producer that wakes the consumer, read by the consumer once awake (hints
+	 * for learn_wake, relaxed): when it woke it and on which CPU it ran. */
+	HX_ATOMIC(uint64_t) consumer_woken_ns;
+	HX_ATOMIC(uint32_t) consumer_waker_cpu;
 	HX_ATOMIC(uint64_t) full_events;
 	HX_ATOMIC(uint64_t) send_sleeps;
 	HX_ATOMIC(uint64_t) recv_sleeps;
@@ -190,6 +201,8 @@ static void wake_consumer(struct hx_chan *chan)
 	/* Relaxed: one waker per sleep; the event word below carries the ordering. */
 	if (!atomic_exchange_explicit(&chan->consumer_waiting, 0, memory_order_relaxed))
 		return;
+	atomic_store_explicit(&chan->consumer_woken_ns, hx_time_ns(), memory_order_relaxed);
+	atomic_store_explicit(&chan->consumer_waker_cpu, hx_cpu_id(), memory_order_relaxed);
 	/* Release: pairs with the consumer's acquire load of the event before it slept. */
 	atomic_fetch_add_explicit(&chan->data_event, 1, memory_order_release);
 	hx_futex_wake(&chan->data_event, 1);
@@ -397,6 +410,63 @@ static int empty_status(const struct hx_chan *chan)
 	return -HX_EAGAIN; /* a producer accepted before the close is still copying */
 }
 
+/*
+ * The consumer's wait before it sleeps: SPIN_ROUNDS rounds, then on by the clock for
+ * remote_spin_ns (never past the deadline) while nothing is ready and the channel is open.
+ * Returns how many messages it took, 0 if none.
+ *
+ * Spinning holds the consumer's CPU. When its producers share that CPU, every round keeps them
+ * from running, and sleeping at once is best. When they run on other CPUs, the consumer's CPU
+ * goes idle while it sleeps, and its wake then costs the wake latency of an idle CPU: tens of
+ * microseconds on these VMs, where each one is a VM exit (docs/channel.md, "Spinning while the
+ * producers run elsewhere"). learn_wake tells the two apart after each wake: a wake from another
+ * CPU sets the spin to the latency that wake took (at most REMOTE_SPIN_MAX_NS), so the next wait
+ * spins at most as long as a sleep would have cost; a wake from the consumer's own CPU sets it
+ * to 0. Only a delay: the handshake after it is the same whenever it runs (ipc/model).
+ */
+static size_t spin_for_message(struct hx_chan *chan, unsigned char *dst, size_t max,
+                               uint64_t deadline_ns)
+{
+	uint64_t spin_ns = atomic_load_explicit(&chan->remote_spin_ns, memory_order_relaxed);
+	uint64_t until = 0;
+
+	if (spin_ns) {
+		until = hx_time_ns() + spin_ns;
+		if (until > deadline_ns)
+			until = deadline_ns;
+	}
+	do {
+		for (int round = 0; round < SPIN_ROUNDS; round++) {
+			size_t taken;
+
+			hx_cpu_relax();
+			taken = take_ready(chan, dst, max);
+			if (taken)
+				return taken;
+		}
+	} while (until && empty_status(chan) == -HX_EAGAIN && hx_time_ns() < until);
+	return 0;
+}
+
+/* After the consumer's futex_wait (begun at @slept): the spin for its next wait (above). */
+static void learn_wake(struct hx_chan *chan, uint64_t slept)
+{
+	uint64_t woken = atomic_load_explicit(&chan->consumer_woken_ns, memory_order_relaxed);
+	uint64_t latency;
+
+	if (woken < slept)
+		return; /* no producer woke this sleep: a timeout, a close or a moved event */
+	if (atomic_load_explicit(&chan->consumer_waker_cpu, memory_order_relaxed) == hx_cpu_id()) {
+		atomic_store_explicit(&chan->remote_spin_ns, 0, memory_order_relaxed);
+		return;
+	}
+	count(&chan->remote_wakes);
+	latency = hx_time_ns() - woken;
+	atomic_store_explicit(&chan->remote_spin_ns,
+	                      latency < REMOTE_SPIN_MAX_NS ? latency : REMOTE_SPIN_MAX_NS,
+	                      memory_order_relaxed);
+}
+
 /* Waits until at least one message is ready (then takes up to @max), a close, or the deadline. */
 static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint64_t deadline_ns)
 {
@@ -416,12 +486,9 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 			return err;
 		if (deadline_ns != HX_FOREVER && hx_time_ns() >= deadline_ns)
 			return -HX_ETIMEDOUT;
-		for (int round = 0; round < SPIN_ROUNDS; round++) {
-			hx_cpu_relax();
-			taken = take_ready(chan, dst, max);
-			if (taken)
-				return (int)taken;
-		}
+		taken = spin_for_message(chan, dst, max, deadline_ns);
+		if (taken)
+			return (int)taken;
 
 		/* Acquire: pairs with the release bump in wake_consumer and close. */
 		event = atomic_load_explicit(&chan->data_event, memory_order_acquire);
@@ -443,10 +510,13 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 			hx_barrier_heavy();
 		taken = take_ready(chan, dst, max);
 		if (!taken && empty_status(chan) == -HX_EAGAIN) {
+			uint64_t slept = hx_time_ns();
+
 			count(&chan->recv_sleeps);
 			/* Woken, timed out or the event moved: the loop decides. */
 			hx_futex_wait(&chan->data_event, event, deadline_ns);
 			taken = take_ready(chan, dst, max);
+			learn_wake(chan, slept);
 		}
 		atomic_store_explicit(&chan->consumer_waiting, 0, memory_order_relaxed);
 		if (taken)
@@ -582,4 +652,6 @@ void hx_chan_get_stats(const struct hx_chan *chan, struct hx_chan_stats *out)
 	out->send_sleeps = atomic_load_explicit(&chan->send_sleeps, memory_order_relaxed);
 	out->recv_sleeps = atomic_load_explicit(&chan->recv_sleeps, memory_order_relaxed);
 	out->wakeups = atomic_load_explicit(&chan->wakeups, memory_order_relaxed);
+	out->remote_wakes = atomic_load_explicit(&chan->remote_wakes, memory_order_relaxed);
+	out->recv_spin_ns = atomic_load_explicit(&chan->remote_spin_ns, memory_order_relaxed);
 }

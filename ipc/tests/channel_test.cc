@@ -24,6 +24,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -689,6 +691,71 @@ TEST_CASE("a send wakes the consumer asleep on an empty channel", "[channel][wak
 	CHECK(s.wakeups >= 1);
 	CHECK(s.send_sleeps == 0);
 	CHECK(s.full_events == 0);
+}
+
+// The consumer's wait policy (channel.c, spin_for_message): after a wake by a producer on another
+// CPU its next wait spins for that wake's latency before it sleeps; after a wake from its own CPU
+// it does not spin. Threads are pinned, so which CPU each one runs on is known, not guessed.
+TEST_CASE("a wake from another CPU makes the consumer spin before its next sleep; one from its "
+          "own CPU does not",
+          "[channel][wake]")
+{
+	cpu_set_t allowed;
+	REQUIRE(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	std::vector<int> cpus;
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; cpu++)
+		if (CPU_ISSET(cpu, &allowed))
+			cpus.push_back(cpu);
+	if (cpus.size() < 2) {
+		WARN("one CPU allowed: there is no other CPU to wake the consumer from");
+		return;
+	}
+	auto pin = [](int cpu) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+	};
+	chan_holder chan(4, sizeof(uint64_t));
+	struct hx_chan_stats s = stats_of(chan);
+	CHECK(s.remote_wakes == 0);
+	CHECK(s.recv_spin_ns == 0);
+
+	// One round: the consumer, pinned to cpus[0], sleeps in recv; a sender pinned to
+	// @sender_cpu sends once it sleeps.
+	auto round = [&](int sender_cpu, uint64_t sleeps_before) {
+		std::atomic<int> consumer_pinned{ -1 }, result{ 1000 };
+		joining_thread consumer({ chan }, [&] {
+			consumer_pinned = pin(cpus[0]);
+			uint64_t out = 0;
+			result = hx_chan_recv(chan, &out, HX_FOREVER);
+		});
+		std::atomic<int> sender_pinned{ -1 }, sent{ 1000 };
+		std::thread sender([&] {
+			sender_pinned = pin(sender_cpu);
+			wait_until([&] { return recv_sleeps(chan) > sleeps_before; });
+			uint64_t v = 7;
+			sent = hx_chan_send(chan, &v, HX_NOWAIT);
+		});
+		sender.join();
+		consumer.join();
+		REQUIRE(consumer_pinned.load() == 1);
+		REQUIRE(sender_pinned.load() == 1);
+		CHECK(sent.load() == 0);
+		CHECK(result.load() == 0);
+	};
+
+	round(cpus[1], 0);
+	s = stats_of(chan);
+	CHECK(s.remote_wakes == 1);
+	CHECK(s.recv_spin_ns > 0);
+	CHECK(s.recv_spin_ns <= 20000);
+
+	round(cpus[0], s.recv_sleeps);
+	s = stats_of(chan);
+	CHECK(s.remote_wakes == 1);
+	CHECK(s.recv_spin_ns == 0);
+	CHECK(s.receives == 2);
 }
 
 TEST_CASE("a send with a deadline wakes the consumer waiting with a deadline", "[channel][wake]")

@@ -179,6 +179,13 @@ void hx_cpu_relax(void)
 #endif
 }
 
+unsigned int hx_cpu_id(void)
+{
+	int cpu = sched_getcpu();
+
+	return cpu < 0 ? 0 : (unsigned int)cpu;
+}
+
 unsigned long hx_irq_save(void)
 {
 	return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The hosted platform backend: clock, futex wait/wake, spinlocks over it, allocation, task ids and
-// the console. No assertion bounds how long anything takes; deadlines are only checked to have
-// passed.
+// The hosted platform backend: clock, futex wait/wake, spinlocks over it, allocation, task ids, the
+// CPU id and the console. No assertion bounds how long anything takes; deadlines are only checked
+// to have passed.
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +14,8 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <helix/errors.h>
@@ -32,6 +34,29 @@ TEST_CASE("hx_time_ns never goes backwards", "[platform]")
 	}
 	std::this_thread::sleep_for(std::chrono::milliseconds(2));
 	CHECK(hx_time_ns() >= prev + 2000000);
+}
+
+TEST_CASE("hx_cpu_id names the CPU the caller is pinned to", "[platform]")
+{
+	cpu_set_t allowed;
+	REQUIRE(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		std::atomic<int> pinned{ -1 };
+		std::atomic<unsigned int> seen{ 0 };
+		std::thread thread([&] {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			pinned = pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+			seen = hx_cpu_id();
+		});
+		thread.join();
+		INFO("cpu " << cpu);
+		REQUIRE(pinned.load() == 1);
+		CHECK(seen.load() == (unsigned int)cpu);
+	}
 }
 
 TEST_CASE("hx_futex_wait returns -HX_EAGAIN when the word differs", "[platform]")

@@ -18,6 +18,11 @@ void hx_cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
+unsigned int hx_cpu_id(void)
+{
+	return 0; /* one CPU (docs/architecture.md) */
+}
+
 unsigned long hx_irq_save(void)
 {
 	unsigned long flags;

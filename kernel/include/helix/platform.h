@@ -101,6 +101,13 @@ void hx_barrier_heavy(void);
 void hx_cpu_relax(void);
 
 /*
+ * hx_cpu_id - the CPU the caller runs on now; it may have moved by the time the caller looks. A
+ * hint for wait policies (ipc/channel.c), never for correctness. Any context. Hosted:
+ * sched_getcpu(3) (0 if it fails); kernel: 0, the kernel runs on one CPU.
+ */
+unsigned int hx_cpu_id(void);
+
+/*
  * hx_yield - let other runnable tasks of the caller's priority or better run before the caller
  * continues. Task context. Hosted: sched_yield(2); kernel: the scheduler (kernel/core/sched.c).
  */

@@ -61,6 +61,11 @@ struct hx_chan_stats {
 	uint64_t send_sleeps; /* times a sender went to sleep */
 	uint64_t recv_sleeps; /* times the consumer went to sleep */
 	uint64_t wakeups;     /* futex wakes issued to sleepers */
+	/* Consumer wakes made by a producer on another CPU than the one the consumer woke on. */
+	uint64_t remote_wakes;
+	/* How long the consumer's next wait spins by the clock before it sleeps: the latency of
+	 * its last wake if that was a remote one (at most 20 us), else 0 (docs/channel.md). */
+	uint64_t recv_spin_ns;
 };
 
 /*
