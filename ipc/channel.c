@@ -20,9 +20,6 @@
 /* Rounds of hx_cpu_relax before a waiter sleeps: about a microsecond, a few message times. */
 #define SPIN_ROUNDS 64
 
-/* The longest the consumer spins by the clock after a wake from another CPU (take_slow). */
-#define REMOTE_SPIN_MAX_NS 20000
-
 /*
  * seq encodes the slot's state for position p (docs/channel.md): 2p free for p's producer, 2p + 1
  * holding p's message. Doubling keeps "published p" (2p + 1) apart from "free for p + C" (2p + 2C)
@@ -58,7 +55,7 @@ struct hx_chan {
 	/* Written by the consumer only: how long it spins by the clock before it sleeps, the
 	 * latency of its last wake if a producer on another CPU made it (spin_for_message). */
 	HX_ATOMIC(uint64_t) remote_spin_ns;
-	HX_ATOMIC(uint64_t) remote_wakes;
+	HX_ATOMIC(uint64_t) remote_wakes; /* statistics: counted by the consumer in learn_wake */
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
 	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
@@ -420,8 +417,8 @@ static int empty_status(const struct hx_chan *chan)
  * goes idle while it sleeps, and its wake then costs the wake latency of an idle CPU: tens of
  * microseconds on these VMs, where each one is a VM exit (docs/channel.md, "Spinning while the
  * producers run elsewhere"). learn_wake tells the two apart after each wake: a wake from another
- * CPU sets the spin to the latency that wake took (at most REMOTE_SPIN_MAX_NS), so the next wait
- * spins at most as long as a sleep would have cost; a wake from the consumer's own CPU sets it
+ * CPU sets the spin to the latency that wake took (at most HX_CHAN_RECV_SPIN_MAX_NS), so the next
+ * wait spins at most as long as a sleep would have cost; a wake from the consumer's own CPU sets it
  * to 0. Only a delay: the handshake after it is the same whenever it runs (ipc/model).
  */
 static size_t spin_for_message(struct hx_chan *chan, unsigned char *dst, size_t max,
@@ -463,7 +460,8 @@ static void learn_wake(struct hx_chan *chan, uint64_t slept)
 	count(&chan->remote_wakes);
 	latency = hx_time_ns() - woken;
 	atomic_store_explicit(&chan->remote_spin_ns,
-	                      latency < REMOTE_SPIN_MAX_NS ? latency : REMOTE_SPIN_MAX_NS,
+	                      latency < HX_CHAN_RECV_SPIN_MAX_NS ? latency
+	                                                         : HX_CHAN_RECV_SPIN_MAX_NS,
 	                      memory_order_relaxed);
 }
 

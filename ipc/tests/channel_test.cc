@@ -749,7 +749,7 @@ TEST_CASE("a wake from another CPU makes the consumer spin before its next sleep
 	s = stats_of(chan);
 	CHECK(s.remote_wakes == 1);
 	CHECK(s.recv_spin_ns > 0);
-	CHECK(s.recv_spin_ns <= 20000);
+	CHECK(s.recv_spin_ns <= HX_CHAN_RECV_SPIN_MAX_NS);
 
 	round(cpus[0], s.recv_sleeps);
 	s = stats_of(chan);

@@ -49,8 +49,10 @@
 
 HX_BEGIN_DECLS
 
-#define HX_CHAN_MAX_CAPACITY (1u << 24)
-#define HX_CHAN_MAX_MSG_SIZE (64u * 1024u)
+#define HX_CHAN_MAX_CAPACITY     (1u << 24)
+#define HX_CHAN_MAX_MSG_SIZE     (64u * 1024u)
+/* The longest a blocking receive spins by the clock before it sleeps (recv_spin_ns below). */
+#define HX_CHAN_RECV_SPIN_MAX_NS 20000u
 
 struct hx_chan;
 
@@ -64,7 +66,8 @@ struct hx_chan_stats {
 	/* Consumer wakes made by a producer on another CPU than the one the consumer woke on. */
 	uint64_t remote_wakes;
 	/* How long the consumer's next wait spins by the clock before it sleeps: the latency of
-	 * its last wake if that was a remote one (at most 20 us), else 0 (docs/channel.md). */
+	 * its last wake if that was a remote one (at most HX_CHAN_RECV_SPIN_MAX_NS), else 0
+	 * (docs/channel.md, "The consumer's spin"). */
 	uint64_t recv_spin_ns;
 };
 
