@@ -54,7 +54,7 @@ struct hx_chan {
 	HX_ATOMIC(uint32_t) consumer_polls;
 	/* Written by the consumer only: how long it spins by the clock before it sleeps, the
 	 * latency of its last wake if a producer on another CPU made it (spin_for_message). */
-	HX_ATOMIC(uint64_t) remote_spin_ns;
+	HX_ATOMIC(uint64_t) recv_spin_ns;
 	HX_ATOMIC(uint64_t) remote_wakes; /* statistics: counted by the consumer in learn_wake */
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
@@ -409,7 +409,7 @@ static int empty_status(const struct hx_chan *chan)
 
 /*
  * The consumer's wait before it sleeps: SPIN_ROUNDS rounds, then on by the clock for
- * remote_spin_ns (never past the deadline) while nothing is ready and the channel is open.
+ * recv_spin_ns (never past the deadline) while nothing is ready and the channel is open.
  * Returns how many messages it took, 0 if none.
  *
  * Spinning holds the consumer's CPU. When its producers share that CPU, every round keeps them
@@ -424,7 +424,7 @@ static int empty_status(const struct hx_chan *chan)
 static size_t spin_for_message(struct hx_chan *chan, unsigned char *dst, size_t max,
                                uint64_t deadline_ns)
 {
-	uint64_t spin_ns = atomic_load_explicit(&chan->remote_spin_ns, memory_order_relaxed);
+	uint64_t spin_ns = atomic_load_explicit(&chan->recv_spin_ns, memory_order_relaxed);
 	uint64_t until = 0;
 
 	if (spin_ns) {
@@ -454,12 +454,12 @@ static void learn_wake(struct hx_chan *chan, uint64_t slept)
 	if (woken < slept)
 		return; /* no producer woke this sleep: a timeout, a close or a moved event */
 	if (atomic_load_explicit(&chan->consumer_waker_cpu, memory_order_relaxed) == hx_cpu_id()) {
-		atomic_store_explicit(&chan->remote_spin_ns, 0, memory_order_relaxed);
+		atomic_store_explicit(&chan->recv_spin_ns, 0, memory_order_relaxed);
 		return;
 	}
 	count(&chan->remote_wakes);
 	latency = hx_time_ns() - woken;
-	atomic_store_explicit(&chan->remote_spin_ns,
+	atomic_store_explicit(&chan->recv_spin_ns,
 	                      latency < HX_CHAN_RECV_SPIN_MAX_NS ? latency
 	                                                         : HX_CHAN_RECV_SPIN_MAX_NS,
 	                      memory_order_relaxed);
@@ -651,5 +651,5 @@ void hx_chan_get_stats(const struct hx_chan *chan, struct hx_chan_stats *out)
 	out->recv_sleeps = atomic_load_explicit(&chan->recv_sleeps, memory_order_relaxed);
 	out->wakeups = atomic_load_explicit(&chan->wakeups, memory_order_relaxed);
 	out->remote_wakes = atomic_load_explicit(&chan->remote_wakes, memory_order_relaxed);
-	out->recv_spin_ns = atomic_load_explicit(&chan->remote_spin_ns, memory_order_relaxed);
+	out->recv_spin_ns = atomic_load_explicit(&chan->recv_spin_ns, memory_order_relaxed);
 }
