@@ -59,6 +59,19 @@ const char *bench_dpdk_version(void); /* peers/dpdk_ring.c */
 
 enum preset { PRESET_QUICK, PRESET_DEFAULT, PRESET_FULL };
 
+/*
+ * Where the threads of a multi-producer configuration run (--place). The scheduler's own placement
+ * of 17 threads on 2 CPUs changes from run to run; split and shared fix it, so a figure can be
+ * tied to one placement and repeated.
+ */
+enum place {
+	PLACE_AUTO,   /* pinned when every thread has a CPU of its own, else the scheduler's */
+	PLACE_NONE,   /* never pinned */
+	PLACE_SPLIT,  /* consumer alone on the first CPU, producers round robin on the others */
+	PLACE_SHARED, /* consumer on the first CPU, producer i on the (i+1)-th mod n: shared */
+};
+static const char *const place_names[] = { "auto", "none", "split", "shared" };
+
 static struct options {
 	enum preset preset;
 	int repetitions;
@@ -71,7 +84,7 @@ static struct options {
 	double time_limit_s;    /* a configuration never runs longer than this */
 	const char *filter;
 	const char *out;
-	bool pin;
+	enum place place;
 	bool use_tsc;
 } opt;
 
@@ -95,8 +108,8 @@ static void usage(FILE *out)
 	    out,
 	    "usage: channel_latency [--quick|--full] [--repetitions N] [--filter SUBSTR[,SUBSTR]]\n"
 	    "                       [--out FILE] [--messages N] [--stall-timeout S]\n"
-	    "                       [--time-limit S] [--no-pin] [--clock tsc|monotonic]\n"
-	    "                       [--pace-us US] [--capacity N[,N...]]\n"
+	    "                       [--time-limit S] [--place auto|none|split|shared]\n"
+	    "                       [--clock tsc|monotonic] [--pace-us US] [--capacity N[,N...]]\n"
 	    "  --quick           small message counts (the whole run well under a minute)\n"
 	    "  --full            large message counts (minutes)\n"
 	    "  --repetitions N   repetitions of every configuration (default 3)\n"
@@ -107,7 +120,13 @@ static void usage(FILE *out)
 	    "  --messages N      messages per configuration (and send+recv pairs single-threaded)\n"
 	    "  --stall-timeout S stop a configuration after S seconds without progress\n"
 	    "  --time-limit S    stop a configuration after S seconds in any case\n"
-	    "  --no-pin          never pin threads to CPUs\n"
+	    "  --place P         where threads run: auto (default: pinned when every thread has\n"
+	    "                    a CPU of its own, else where the scheduler puts them), none\n"
+	    "                    (never pinned), split (consumer alone on the first CPU, the\n"
+	    "                    producers on the others), shared (consumer on the first CPU,\n"
+	    "                    producer i on the (i+1)-th, wrapping: some share the consumer's\n"
+	    "                    CPU); split and shared add /place:P to the names\n"
+	    "  --no-pin          the same as --place none\n"
 	    "  --clock C         timestamps from rdtsc (tsc, default) or CLOCK_MONOTONIC\n"
 	    "  --pace-us US      paced runs: one message every US microseconds (default 20)\n"
 	    "  --capacity N,...  the queue capacities to run (default 64,1024; at most 8, each\n"
@@ -164,7 +183,7 @@ static void parse_options(int argc, char **argv)
 
 	opt.preset = PRESET_DEFAULT;
 	opt.repetitions = 3;
-	opt.pin = true;
+	opt.place = PLACE_AUTO;
 	opt.use_tsc = HAVE_TSC;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -178,7 +197,7 @@ static void parse_options(int argc, char **argv)
 			opt.preset = PRESET_FULL;
 			takes_value = false;
 		} else if (!strcmp(arg, "--no-pin")) {
-			opt.pin = false;
+			opt.place = PLACE_NONE;
 			takes_value = false;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
@@ -200,6 +219,21 @@ static void parse_options(int argc, char **argv)
 			stall = parse_seconds(value, arg);
 		} else if (!strcmp(arg, "--time-limit")) {
 			limit = parse_seconds(value, arg);
+		} else if (!strcmp(arg, "--place")) {
+			size_t p = 0;
+
+			while (p < sizeof(place_names) / sizeof(place_names[0]) &&
+			       strcmp(value, place_names[p]))
+				p++;
+			if (p == sizeof(place_names) / sizeof(place_names[0])) {
+				fprintf(
+				    stderr,
+				    "channel_latency: --place %s: not one of auto, none, split, "
+				    "shared\n",
+				    value);
+				exit(2);
+			}
+			opt.place = (enum place)p;
 		} else if (!strcmp(arg, "--capacity")) {
 			parse_capacities(value);
 		} else if (!strcmp(arg, "--pace-us")) {
@@ -417,10 +451,49 @@ static void find_cpus(void)
 	}
 }
 
-/* Pinning is on when every thread of the configuration can have a CPU of its own. */
+/* Whether the threads of a configuration are pinned (--place). */
 static bool pinning_for(int threads)
 {
-	return opt.pin && threads <= num_allowed_cpus;
+	switch (opt.place) {
+	case PLACE_AUTO:
+		return threads <= num_allowed_cpus;
+	case PLACE_NONE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static const char *place_description(void)
+{
+	switch (opt.place) {
+	case PLACE_AUTO:
+		return "threads are pinned (pthread_setaffinity_np: consumer on the first allowed CPU, "
+		       "producer i on the (i+1)-th) when every thread of a configuration has a CPU of "
+		       "its own; otherwise nobody is pinned and the scheduler places them. Every "
+		       "thread samples sched_getcpu() every 256 (producer) / 1024 (consumer) "
+		       "messages; each benchmark's \"placement\" lists the CPUs seen per thread, "
+		       "'*' marks a thread that migrated.";
+	case PLACE_NONE:
+		return "nobody is pinned; sched_getcpu() samples as in auto.";
+	case PLACE_SPLIT:
+		return "always pinned, the consumer alone on the first allowed CPU, "
+		       "producer i on the (1 + i mod (n-1))-th of the n allowed CPUs, however many "
+		       "producers there are.";
+	default:
+		return "always pinned, the consumer on the first allowed CPU, "
+		       "producer i on the ((i+1) mod n)-th of the n allowed CPUs, however many "
+		       "producers there are: with more producers than CPUs some share the "
+		       "consumer's CPU.";
+	}
+}
+
+/* The CPU producer @index is pinned to: split keeps the first CPU for the consumer alone. */
+static int producer_cpu(int index)
+{
+	if (opt.place == PLACE_SPLIT)
+		return allowed_cpus[1 + index % (num_allowed_cpus - 1)];
+	return allowed_cpus[(1 + index) % num_allowed_cpus];
 }
 
 static bool pin_to(int cpu)
@@ -596,9 +669,11 @@ static void format_run_name(char *buf, size_t size, const struct bench_impl *imp
 		         impl->name, capacity, msg_size);
 	else
 		snprintf(buf, size,
-		         "channel_latency/%s/producers:%d/capacity:%zu/msg:%zu/consumer:%s%s",
+		         "channel_latency/%s/producers:%d/capacity:%zu/msg:%zu/consumer:%s%s%s%s",
 		         impl->name, producers, capacity, msg_size, mode_names[mode],
-		         load == LOAD_PACED ? "/load:paced" : "");
+		         load == LOAD_PACED ? "/load:paced" : "",
+		         opt.place >= PLACE_SPLIT ? "/place:" : "",
+		         opt.place >= PLACE_SPLIT ? place_names[opt.place] : "");
 }
 
 static struct result *new_result(const struct bench_impl *impl, enum mode mode, enum load load,
@@ -810,7 +885,7 @@ static void *producer_main(void *opaque)
 
 	placement_init(place);
 	if (run->pinned) {
-		place->pinned_cpu = allowed_cpus[(1 + arg->index) % num_allowed_cpus];
+		place->pinned_cpu = producer_cpu(arg->index);
 		pin_to(place->pinned_cpu);
 	}
 	if (run->pace_ns)
@@ -1402,16 +1477,10 @@ static void write_context(FILE *out, const char *executable)
 	                  "the other's store arrives); one-way = round trip / 2, per batch");
 	fputs("},\n", out);
 
-	fputs("    \"placement\": ", out);
-	bench_json_string(
-	    out, opt.pin ? "threads are pinned (pthread_setaffinity_np: consumer on the first "
-	                   "allowed CPU, producer i on the (i+1)-th) when every thread of a "
-	                   "configuration has a CPU of its own; otherwise nobody is pinned "
-	                   "and the scheduler places them. Every thread samples "
-	                   "sched_getcpu() every 256 (producer) / 1024 (consumer) messages; "
-	                   "each benchmark's \"placement\" lists the CPUs seen per thread, "
-	                   "'*' marks a thread that migrated."
-	                 : "--no-pin: nobody is pinned; sched_getcpu() samples as above.");
+	fputs("    \"place\": ", out);
+	bench_json_string(out, place_names[opt.place]);
+	fputs(",\n    \"placement\": ", out);
+	bench_json_string(out, place_description());
 	fputs(",\n    \"ratio_reference\": ", out);
 	bench_json_string(out,
 	                  "vyukov with a spinning consumer, same producers, capacity and message "
@@ -1805,6 +1874,11 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv);
 	find_cpus();
+	if (opt.place == PLACE_SPLIT && num_allowed_cpus < 2) {
+		fprintf(stderr, "channel_latency: --place split needs 2 or more allowed CPUs, and "
+		                "this process may run on 1\n");
+		exit(2);
+	}
 	calibrate_clock();
 	bench_env_read(&env);
 	if (env.mhz <= 0 && opt.use_tsc)
@@ -1818,11 +1892,8 @@ int main(int argc, char **argv)
 
 	measure_core_to_core();
 	printf("channel_latency: %s build, %s, %s\n", env.build_mode, env.compiler, env.kernel);
-	printf("cpus: %d allowed (nproc), %ld online; pinning: %s\n", num_allowed_cpus,
-	       env.nproc_online,
-	       opt.pin ? "on when every thread has its own CPU (here: 1 producer + consumer "
-	                 "only if >= 2 CPUs)"
-	               : "off (--no-pin)");
+	printf("cpus: %d allowed (nproc), %ld online; --place %s: %s\n", num_allowed_cpus,
+	       env.nproc_online, place_names[opt.place], place_description());
 	printf("clock: %s; %.3f ticks/ns; one timestamp costs %.1f ns (rdtsc %.1f ns, "
 	       "clock_gettime %.1f ns)\n",
 	       clock_info.source, clock_info.ticks_per_ns, clock_info.now_cost_ns,

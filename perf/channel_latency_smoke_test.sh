@@ -132,4 +132,41 @@ assert want <= names, sorted(want - names)
 assert not any("capacity:64/" in n or "capacity:1024/" in n for n in names
                if "load:paced" not in n), "default capacities ran despite --capacity"
 PY
+
+# --place: an unknown value is refused with a message naming it; split and shared pin every thread
+# where they say, and name their runs so they never mix with the default's.
+if "$binary" --place nowhere >"$outdir/bad_place.txt" 2>&1; then
+	echo "--place nowhere was accepted" >&2
+	exit 1
+fi
+grep -q -- "--place nowhere: not one of" "$outdir/bad_place.txt" || {
+	echo "--place nowhere: no message naming the value" >&2
+	exit 1
+}
+for place in split shared; do
+	"$binary" --quick --repetitions 1 --messages 1000 --capacity 64 --place "$place" \
+		--filter helix/producers:4/capacity:64/msg:8/ --out "$outdir/place-$place.json" \
+		>"$outdir/place-$place.txt" 2>&1 || {
+		echo "--place $place run failed:" >&2
+		tail -n 20 "$outdir/place-$place.txt" >&2
+		exit 1
+	}
+	"$python" - "$outdir/place-$place.json" "$place" <<'PY'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+place = sys.argv[2]
+assert doc["context"]["place"] == place, doc["context"]["place"]
+runs = [e for e in doc["benchmarks"] if e.get("run_type") == "iteration" and "producers:" in e["run_name"]]
+want = {"channel_latency/helix/producers:4/capacity:64/msg:8/consumer:%s/place:%s" % (c, place)
+        for c in ("spin", "block")}
+assert want == {e["run_name"] for e in runs}, sorted(e["run_name"] for e in runs)
+for e in runs:
+    assert e["status"] == "ok" and e["pinned"], (e["run_name"], e["status"], e["pinned"])
+    seen = dict(re.findall(r"(\w+):\{([\d,]+)\}", e["placement"]))
+    assert seen["consumer"] == "0", e["placement"]  # the first allowed CPU
+    on_consumer_cpu = [t for t, cpus in seen.items() if t != "consumer" and cpus == "0"]
+    # split: no producer on the consumer's CPU; shared (2 CPUs): p1 and p3 there
+    assert bool(on_consumer_cpu) == (place == "shared"), (place, e["placement"])
+PY
+done
 echo "PASS"
