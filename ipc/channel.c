@@ -20,6 +20,10 @@
 /* Rounds of hx_cpu_relax before a waiter sleeps: about a microsecond, a few message times. */
 #define SPIN_ROUNDS 64
 
+/* A wake from the consumer's own CPU after which it took fewer messages than this before the
+ * channel was empty again makes it yield once before its next sleep (hand_over). */
+#define HANDOVER_BATCH 16
+
 /*
  * seq encodes the slot's state for position p (docs/channel.md): 2p free for p's producer, 2p + 1
  * holding p's message. Doubling keeps "published p" (2p + 1) apart from "free for p + C" (2p + 2C)
@@ -49,6 +53,9 @@ struct hx_chan {
 	_Alignas(HX_CACHELINE) HX_ATOMIC(uint64_t) head;
 	HX_ATOMIC(uint32_t) consumer_busy; /* debug builds: detects a second consumer */
 	uint64_t unfenced_frees; /* the consumer's own: slots freed since its last fence */
+	/* The consumer's own: its last wake came from its own CPU, and head then (hand_over). */
+	bool local_wake;
+	uint64_t local_wake_head;
 	/* The last time it found the channel empty it was receiving with HX_NOWAIT (it polls):
 	 * senders about to sleep do not yield to it. */
 	HX_ATOMIC(uint32_t) consumer_polls;
@@ -56,6 +63,7 @@ struct hx_chan {
 	 * latency of its last wake if a producer on another CPU made it (spin_for_message). */
 	HX_ATOMIC(uint64_t) recv_spin_ns;
 	HX_ATOMIC(uint64_t) remote_wakes; /* statistics: counted by the consumer in learn_wake */
+	HX_ATOMIC(uint64_t) recv_yields;  /* statistics: counted by the consumer in hand_over */
 
 	/* Read by the fast paths, written only by sleepers, their wakers and close: stays shared in
 	 * the caches. senders_waiting is set by every sender about to sleep and cleared only by the
@@ -445,8 +453,11 @@ static size_t spin_for_message(struct hx_chan *chan, unsigned char *dst, size_t 
 	return 0;
 }
 
-/* After the consumer's futex_wait (begun at @slept): the spin for its next wait (above). */
-static void learn_wake(struct hx_chan *chan, uint64_t slept)
+/*
+ * After the consumer's futex_wait (begun at @slept, with head at @head): the spin for its next wait
+ * (above), and whether that wait may hand the CPU over first (below).
+ */
+static void learn_wake(struct hx_chan *chan, uint64_t slept, uint64_t head)
 {
 	uint64_t woken = atomic_load_explicit(&chan->consumer_woken_ns, memory_order_relaxed);
 	uint64_t latency;
@@ -455,14 +466,42 @@ static void learn_wake(struct hx_chan *chan, uint64_t slept)
 		return; /* no producer woke this sleep: a timeout, a close or a moved event */
 	if (atomic_load_explicit(&chan->consumer_waker_cpu, memory_order_relaxed) == hx_cpu_id()) {
 		atomic_store_explicit(&chan->recv_spin_ns, 0, memory_order_relaxed);
+		chan->local_wake = true;
+		chan->local_wake_head = head;
 		return;
 	}
+	chan->local_wake = false;
 	count(&chan->remote_wakes);
 	latency = hx_time_ns() - woken;
 	atomic_store_explicit(&chan->recv_spin_ns,
 	                      latency < HX_CHAN_RECV_SPIN_MAX_NS ? latency
 	                                                         : HX_CHAN_RECV_SPIN_MAX_NS,
 	                      memory_order_relaxed);
+}
+
+/*
+ * Before the consumer sleeps on an empty channel: whether to yield its CPU once instead, to the
+ * producers that share it. True once after a wake from the consumer's own CPU that brought fewer
+ * than HANDOVER_BATCH messages before the channel was empty again. That is the ping-pong of a
+ * consumer and producers on one CPU: a producer publishes, its wake makes the consumer preempt it,
+ * the consumer takes a message or two and sleeps again, two context switches and two system calls
+ * per message or two. A yield lets the producers run on until they fill the channel or block, and
+ * the consumer then takes a batch. Once, and only after a small batch, because where the producers
+ * can move to another CPU a yield hands the consumer's turn to them (docs/channel.md, "The
+ * consumer's hand-over"). Only a delay, like the spin: the handshake after it is unchanged
+ * (ipc/model).
+ */
+static bool hand_over(struct hx_chan *chan)
+{
+	/* Relaxed: only this consumer writes head. */
+	if (!chan->local_wake ||
+	    atomic_load_explicit(&chan->head, memory_order_relaxed) - chan->local_wake_head >=
+	        HANDOVER_BATCH)
+		return false;
+	chan->local_wake = false;
+	count(&chan->recv_yields);
+	hx_yield();
+	return true;
 }
 
 /* Waits until at least one message is ready (then takes up to @max), a close, or the deadline. */
@@ -487,6 +526,8 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 		taken = spin_for_message(chan, dst, max, deadline_ns);
 		if (taken)
 			return (int)taken;
+		if (hand_over(chan))
+			continue; /* the loop looks again, then spins or sleeps */
 
 		/* Acquire: pairs with the release bump in wake_consumer and close. */
 		event = atomic_load_explicit(&chan->data_event, memory_order_acquire);
@@ -509,12 +550,14 @@ static int take_slow(struct hx_chan *chan, unsigned char *dst, size_t max, uint6
 		taken = take_ready(chan, dst, max);
 		if (!taken && empty_status(chan) == -HX_EAGAIN) {
 			uint64_t slept = hx_time_ns();
+			/* Relaxed: only this consumer writes head. */
+			uint64_t head = atomic_load_explicit(&chan->head, memory_order_relaxed);
 
 			count(&chan->recv_sleeps);
 			/* Woken, timed out or the event moved: the loop decides. */
 			hx_futex_wait(&chan->data_event, event, deadline_ns);
 			taken = take_ready(chan, dst, max);
-			learn_wake(chan, slept);
+			learn_wake(chan, slept, head);
 		}
 		atomic_store_explicit(&chan->consumer_waiting, 0, memory_order_relaxed);
 		if (taken)
@@ -652,4 +695,5 @@ void hx_chan_get_stats(const struct hx_chan *chan, struct hx_chan_stats *out)
 	out->wakeups = atomic_load_explicit(&chan->wakeups, memory_order_relaxed);
 	out->remote_wakes = atomic_load_explicit(&chan->remote_wakes, memory_order_relaxed);
 	out->recv_spin_ns = atomic_load_explicit(&chan->recv_spin_ns, memory_order_relaxed);
+	out->recv_yields = atomic_load_explicit(&chan->recv_yields, memory_order_relaxed);
 }

@@ -693,11 +693,13 @@ TEST_CASE("a send wakes the consumer asleep on an empty channel", "[channel][wak
 	CHECK(s.full_events == 0);
 }
 
-// The consumer's wait policy (channel.c, spin_for_message): after a wake by a producer on another
-// CPU its next wait spins for that wake's latency before it sleeps; after a wake from its own CPU
-// it does not spin. Threads are pinned, so which CPU each one runs on is known, not guessed.
+// The consumer's wait policy (channel.c, spin_for_message and hand_over): after a wake by a
+// producer on another CPU its next wait spins for that wake's latency before it sleeps; after a
+// wake from its own CPU it does not spin, and if fewer than 16 messages followed that wake, its
+// next wait yields the CPU once before it sleeps. Threads are pinned, so which CPU each one runs
+// on is known, not guessed.
 TEST_CASE("a wake from another CPU makes the consumer spin before its next sleep; one from its "
-          "own CPU does not",
+          "own CPU does not, and makes it yield once if few messages followed",
           "[channel][wake]")
 {
 	cpu_set_t allowed;
@@ -716,10 +718,11 @@ TEST_CASE("a wake from another CPU makes the consumer spin before its next sleep
 		CPU_SET(cpu, &one);
 		return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
 	};
-	chan_holder chan(4, sizeof(uint64_t));
+	chan_holder chan(32, sizeof(uint64_t));
 	struct hx_chan_stats s = stats_of(chan);
 	CHECK(s.remote_wakes == 0);
 	CHECK(s.recv_spin_ns == 0);
+	CHECK(s.recv_yields == 0);
 
 	// One round: the consumer, pinned to cpus[0], sleeps in recv; a sender pinned to
 	// @sender_cpu sends once it sleeps.
@@ -750,12 +753,37 @@ TEST_CASE("a wake from another CPU makes the consumer spin before its next sleep
 	CHECK(s.remote_wakes == 1);
 	CHECK(s.recv_spin_ns > 0);
 	CHECK(s.recv_spin_ns <= HX_CHAN_RECV_SPIN_MAX_NS);
+	CHECK(s.recv_yields == 0);
 
+	// Its wait followed a remote wake: no yield. This wake is local.
 	round(cpus[0], s.recv_sleeps);
 	s = stats_of(chan);
 	CHECK(s.remote_wakes == 1);
 	CHECK(s.recv_spin_ns == 0);
 	CHECK(s.receives == 2);
+	CHECK(s.recv_yields == 0);
+
+	// Its wait followed a local wake that brought one message: one yield, then the sleep.
+	round(cpus[0], s.recv_sleeps);
+	s = stats_of(chan);
+	CHECK(s.recv_yields == 1);
+
+	// 16 messages after that local wake: the next wait does not yield.
+	for (uint64_t i = 0; i < 16; i++)
+		REQUIRE(hx_chan_send(chan, &i, HX_NOWAIT) == 0);
+	for (uint64_t i = 0, out = 0; i < 16; i++)
+		REQUIRE(hx_chan_recv(chan, &out, HX_NOWAIT) == 0);
+	round(cpus[1], stats_of(chan).recv_sleeps);
+	s = stats_of(chan);
+	CHECK(s.recv_yields == 1);
+	CHECK(s.remote_wakes == 2);
+
+	// After a remote wake, never, however few messages followed.
+	round(cpus[1], s.recv_sleeps);
+	s = stats_of(chan);
+	CHECK(s.recv_yields == 1);
+	CHECK(s.remote_wakes == 3);
+	CHECK(s.receives == 21);
 }
 
 TEST_CASE("a send with a deadline wakes the consumer waiting with a deadline", "[channel][wake]")

@@ -69,6 +69,9 @@ struct hx_chan_stats {
 	 * its last wake if that was a remote one (at most HX_CHAN_RECV_SPIN_MAX_NS), else 0
 	 * (docs/channel.md, "The consumer's spin"). */
 	uint64_t recv_spin_ns;
+	/* Times the consumer yielded its CPU once instead of sleeping: after a wake from its own
+	 * CPU that brought few messages (docs/channel.md, "The consumer's hand-over"). */
+	uint64_t recv_yields;
 };
 
 /*
