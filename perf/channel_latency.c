@@ -71,6 +71,7 @@ enum place {
 	PLACE_SHARED, /* consumer on the first CPU, producer i on the (i+1)-th mod n: shared */
 };
 static const char *const place_names[] = { "auto", "none", "split", "shared" };
+#define NUM_PLACES (sizeof(place_names) / sizeof(place_names[0]))
 
 static struct options {
 	enum preset preset;
@@ -222,10 +223,9 @@ static void parse_options(int argc, char **argv)
 		} else if (!strcmp(arg, "--place")) {
 			size_t p = 0;
 
-			while (p < sizeof(place_names) / sizeof(place_names[0]) &&
-			       strcmp(value, place_names[p]))
+			while (p < NUM_PLACES && strcmp(value, place_names[p]))
 				p++;
-			if (p == sizeof(place_names) / sizeof(place_names[0])) {
+			if (p == NUM_PLACES) {
 				fprintf(
 				    stderr,
 				    "channel_latency: --place %s: not one of auto, none, split, "

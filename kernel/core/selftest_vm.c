@@ -42,6 +42,7 @@
 #define VM_TOP   (HX_USER_LIMIT - PAGE)     /* the last user page */
 #define PATTERN  ((size_t)(RW_PAGES + 1) * PAGE) /* bytes written over the RW and RO pages */
 #define CHURN    100
+#define MS       1000000ull /* ns */
 
 #define EXPECT HX_SELFTEST_EXPECT
 
@@ -74,7 +75,7 @@ static size_t live_allocations(void)
  */
 static bool counts_back(uint64_t frames, size_t live, uint64_t *frames_now, size_t *live_now)
 {
-	uint64_t deadline = hx_time_ns() + 100 * 1000000ull;
+	uint64_t deadline = hx_time_ns() + 100 * MS;
 
 	for (;;) {
 		*frames_now = free_frames();
@@ -83,7 +84,7 @@ static bool counts_back(uint64_t frames, size_t live, uint64_t *frames_now, size
 			return true;
 		if (hx_time_ns() >= deadline)
 			return false;
-		hx_task_sleep_until(hx_time_ns() + 1000000ull);
+		hx_task_sleep_until(hx_time_ns() + MS);
 	}
 }
 
